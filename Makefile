@@ -1,0 +1,99 @@
+# ckptd - see README.md.  `make test` on a fresh Debian machine as root
+# installs the build dependencies, builds and runs every test.
+
+PREFIX  ?= /usr/local
+BINDIR  ?= $(PREFIX)/bin
+SYSCONFDIR ?= /etc
+UNITDIR ?= $(PREFIX)/lib/systemd/system
+DESTDIR ?=
+
+CC      ?= cc
+PKG_CONFIG ?= pkg-config
+PKGS    := yaml-0.1 libzstd json-c libarchive
+B       ?= build
+
+# Debian packages the build and the tests need (checked by `make deps`).
+DEBS    := gcc make pkg-config libyaml-dev libzstd-dev libjson-c-dev \
+           libarchive-dev libcmocka-dev zstd
+
+WARN    := -Wall -Wextra -Wpedantic -Wshadow -Wstrict-prototypes \
+           -Wmissing-prototypes -Wformat=2 -Wvla
+ifeq ($(CI),true)
+WARN    += -Werror
+endif
+SAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+
+CFLAGS  ?= -O2 -g
+ALL_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) $(CFLAGS) $(EXTRA_CFLAGS) -Iinclude \
+             $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
+LIBS    = $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null) -lm
+TEST_LIBS = $(shell $(PKG_CONFIG) --libs cmocka 2>/dev/null)
+
+LIB_SRC := $(sort $(wildcard src/*.c))
+LIB_OBJ := $(LIB_SRC:%.c=$(B)/%.o)
+UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
+UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
+PROGS   := $(B)/ckptd $(B)/ckptctl
+CKPTD_OBJ := $(patsubst %.c,$(B)/%.o,$(sort $(wildcard cmd/ckptd/*.c)))
+CTL_OBJ := $(patsubst %.c,$(B)/%.o,$(sort $(wildcard cmd/ckptctl/*.c)))
+
+.PHONY: all deps test asan demo bench install uninstall clean
+
+all: deps $(PROGS)
+
+deps:
+	@sh tests/deps.sh $(DEBS)
+
+$(B)/src/%.o: src/%.c $(wildcard include/ckptd/*.h) | $(B)/src
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+$(B)/cmd/%.o: cmd/%.c $(wildcard include/ckptd/*.h cmd/*/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+$(B)/libckptd.a: $(LIB_OBJ)
+	rm -f $@
+	ar rcs $@ $^
+
+$(B)/ckptd: $(CKPTD_OBJ) $(B)/libckptd.a
+	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LIBS)
+
+$(B)/ckptctl: $(CTL_OBJ) $(B)/libckptd.a
+	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LIBS)
+
+$(B)/tests/%: tests/unit/%.c $(B)/libckptd.a $(wildcard include/ckptd/*.h) | $(B)/tests
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(B)/libckptd.a $(LIBS) $(TEST_LIBS)
+
+$(B)/src $(B)/tests:
+	mkdir -p $@
+
+# Unit tests (cmocka, TAP) and end-to-end tests (the real binaries on real
+# temp directories); tests/run.sh prints the closing "N passed, N failed".
+test: deps $(PROGS) $(UNIT_BIN)
+	@sh tests/run.sh $(B)
+
+# The whole suite under AddressSanitizer + UndefinedBehaviorSanitizer.
+asan: deps
+	$(MAKE) B=build/asan EXTRA_CFLAGS="$(SAN_FLAGS)" CFLAGS="-O1 -g" test
+
+demo: deps $(PROGS)
+	@sh examples/demo.sh $(B)
+
+# Throughput figures (never assertions: the machines are shared).
+bench: deps $(PROGS)
+	@sh bench/pick.sh $(B)
+
+install: $(PROGS)
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(SYSCONFDIR)/ckptd $(DESTDIR)$(UNITDIR)
+	install -m 0755 $(PROGS) $(DESTDIR)$(BINDIR)/
+	install -m 0644 config/ckptd.yaml $(DESTDIR)$(SYSCONFDIR)/ckptd/ckptd.yaml.example
+	for u in systemd/*.service; do [ -e "$$u" ] || continue; \
+		install -m 0644 "$$u" $(DESTDIR)$(UNITDIR)/; done
+
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/ckptd $(DESTDIR)$(BINDIR)/ckptctl
+	rm -f $(DESTDIR)$(SYSCONFDIR)/ckptd/ckptd.yaml.example
+	rm -f $(DESTDIR)$(UNITDIR)/ckptd.service $(DESTDIR)$(UNITDIR)/ckptd@.service
+
+clean:
+	rm -rf build
