@@ -160,7 +160,7 @@ void diags_free(struct ckptd_diags *d);
 
 /* Shared with the command line. */
 
-/* Infer the mode from a metric name: min for loss, error, err, mse, mae,
+/* Infer the mode from a metric name: min for loss, error, err, mse, mae, mape,
  * perplexity, ppl; max for acc, auc, f1, precision, recall, sensitivity,
  * specificity, iou, dice, map, bleu, rouge.  The name is split into words
  * at non-alphanumerics; a word matches when it starts with one of those.
