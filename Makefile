@@ -74,7 +74,7 @@ test: deps $(PROGS) $(UNIT_BIN)
 
 # The whole suite under AddressSanitizer + UndefinedBehaviorSanitizer.
 asan: deps
-	$(MAKE) B=build/asan EXTRA_CFLAGS="$(SAN_FLAGS)" CFLAGS="-O1 -g" test
+	$(MAKE) --no-print-directory B=build/asan EXTRA_CFLAGS="$(SAN_FLAGS)" CFLAGS="-O1 -g" test
 
 demo: deps $(PROGS)
 	@sh examples/demo.sh $(B)

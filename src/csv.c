@@ -4,6 +4,7 @@
  * cell is decoded into a buffer and handled as soon as it ends, so only
  * the current cell, the header names and the current row's fields are
  * kept: memory is bounded by CKPTD_MAX_LINE however the input is split. */
+#include "ckptd/bom.h"
 #include "ckptd/csv.h"
 
 #include <errno.h>
@@ -28,8 +29,6 @@ struct column {
 	bool use;          /* stored: named, not the key, not shadowed by a later column */
 };
 
-#define BOM_DONE 3u
-static const unsigned char utf8_bom[3] = { 0xEF, 0xBB, 0xBF };
 
 struct ckptd_csv {
 	struct ckptd_reader_opts opts;   /* opts.key_field points at key */
@@ -37,7 +36,7 @@ struct ckptd_csv {
 	struct ckptd_records *out;
 	struct ckptd_reader_stats stats;
 
-	unsigned bom;          /* BOM bytes matched at stream start; BOM_DONE once decided */
+	unsigned bom;          /* bom.h state */
 	enum csv_state st;
 	size_t raw;            /* bytes of the current record so far, newline excluded */
 	uint64_t lineno;       /* newlines seen */
@@ -505,11 +504,9 @@ static int scan(struct ckptd_csv *c, const char *p, size_t n)
 }
 
 /* The bytes seen so far were not a BOM after all: replay them. */
-static int bom_give_up(struct ckptd_csv *c)
+static int scan_sink(void *reader, const char *p, size_t n)
 {
-	unsigned n = c->bom;
-	c->bom = BOM_DONE;
-	return scan(c, (const char *)utf8_bom, n);
+	return scan(reader, p, n);
 }
 
 struct ckptd_csv *csv_new(const struct ckptd_reader_opts *opts, struct ckptd_records *out)
@@ -549,21 +546,12 @@ void csv_free(struct ckptd_csv *c)
 
 int csv_feed(struct ckptd_csv *c, const char *buf, size_t len)
 {
-	size_t i = 0;
-	while (c->bom != BOM_DONE && i < len) {
-		if ((unsigned char)buf[i] == utf8_bom[c->bom]) {
-			i++;
-			c->bom++;
-		} else if (bom_give_up(c) < 0) {
-			return -1;
-		}
-	}
-	return scan(c, buf + i, len - i);
+	return bom_feed(&c->bom, buf, len, scan_sink, c);
 }
 
 int csv_finish(struct ckptd_csv *c)
 {
-	if (c->bom != BOM_DONE && bom_give_up(c) < 0)
+	if (bom_finish(&c->bom, scan_sink, c) < 0)
 		return -1;
 	int r = 0;
 	if (c->st == ST_QUOTED) {
@@ -578,7 +566,7 @@ int csv_finish(struct ckptd_csv *c)
 
 void csv_reset(struct ckptd_csv *c)
 {
-	c->bom = 0;
+	c->bom = BOM_START;
 	c->lineno = 0;
 	c->have_header = false;
 	c->has_key_col = false;

@@ -3,6 +3,7 @@
  * Lines are cut at '\n' with memchr; a line complete within one feed is
  * parsed in place, a line split across feeds is gathered in a buffer of
  * at most CKPTD_MAX_LINE bytes.  Each line goes to json-c whole. */
+#include "ckptd/bom.h"
 #include "ckptd/jsonl.h"
 
 #include <errno.h>
@@ -13,8 +14,6 @@
 
 #include <json-c/json.h>
 
-#define BOM_DONE 3u
-static const unsigned char utf8_bom[3] = { 0xEF, 0xBB, 0xBF };
 
 /* Flattened names of one line may repeat a long parent prefix per leaf:
  * cap their total so a hostile line cannot cost more than this. */
@@ -32,7 +31,7 @@ struct ckptd_jsonl {
 	struct ckptd_reader_stats stats;
 	json_tokener *tok;
 
-	unsigned bom;          /* BOM bytes matched at stream start; BOM_DONE once decided */
+	unsigned bom;          /* bom.h state */
 	bool discard;          /* skipping an over-long line up to its newline */
 	uint64_t lineno;       /* newlines seen */
 	char *line;            /* a line split across feeds */
@@ -240,11 +239,9 @@ static int scan(struct ckptd_jsonl *j, const char *p, size_t n)
 	return 0;
 }
 
-static int bom_give_up(struct ckptd_jsonl *j)
+static int scan_sink(void *reader, const char *p, size_t n)
 {
-	unsigned n = j->bom;
-	j->bom = BOM_DONE;
-	return scan(j, (const char *)utf8_bom, n);
+	return scan(reader, p, n);
 }
 
 struct ckptd_jsonl *jsonl_new(const struct ckptd_reader_opts *opts, struct ckptd_records *out)
@@ -287,21 +284,12 @@ void jsonl_free(struct ckptd_jsonl *j)
 
 int jsonl_feed(struct ckptd_jsonl *j, const char *buf, size_t len)
 {
-	size_t i = 0;
-	while (j->bom != BOM_DONE && i < len) {
-		if ((unsigned char)buf[i] == utf8_bom[j->bom]) {
-			i++;
-			j->bom++;
-		} else if (bom_give_up(j) < 0) {
-			return -1;
-		}
-	}
-	return scan(j, buf + i, len - i);
+	return bom_feed(&j->bom, buf, len, scan_sink, j);
 }
 
 int jsonl_finish(struct ckptd_jsonl *j)
 {
-	if (j->bom != BOM_DONE && bom_give_up(j) < 0)
+	if (bom_finish(&j->bom, scan_sink, j) < 0)
 		return -1;
 	int r = 0;
 	if (!j->discard && j->len > 0)
@@ -315,7 +303,7 @@ int jsonl_finish(struct ckptd_jsonl *j)
 
 void jsonl_reset(struct ckptd_jsonl *j)
 {
-	j->bom = 0;
+	j->bom = BOM_START;
 	j->discard = false;
 	j->lineno = 0;
 	j->len = 0;

@@ -32,29 +32,36 @@ bool policy_within(double best, double v, double tol)
 	return fabs(v - best) <= tol + slack;
 }
 
+/* Metric id logged in rec and finite. */
+static bool finite_at(const struct ckptd_record *rec, int id)
+{
+	double v;
+	return record_get(rec, id, &v) && isfinite(v);
+}
+
+/* Metric id logged in rec, finite and within bound b. */
+static bool bound_ok(const struct ckptd_bound *b, const struct ckptd_record *rec, int id)
+{
+	double v;
+	if (!record_get(rec, id, &v) || !isfinite(v))
+		return false;
+	return (!b->has_min || v >= b->min) && (!b->has_max || v <= b->max);
+}
+
 /* Every `by` metric logged and finite, by precomputed ids. */
 static bool scored_ids(const struct ckptd_record *rec, const int *ids, size_t n)
 {
-	for (size_t i = 0; i < n; i++) {
-		double v;
-		if (!record_get(rec, ids[i], &v) || !isfinite(v))
+	for (size_t i = 0; i < n; i++)
+		if (!finite_at(rec, ids[i]))
 			return false;
-	}
 	return true;
 }
 
 static bool meets_ids(const struct ckptd_record *rec, const struct ckptd_select *sel, const int *ids)
 {
-	for (size_t i = 0; i < sel->nrequire; i++) {
-		const struct ckptd_bound *b = &sel->require[i];
-		double v;
-		if (!record_get(rec, ids[i], &v) || !isfinite(v))
+	for (size_t i = 0; i < sel->nrequire; i++)
+		if (!bound_ok(&sel->require[i], rec, ids[i]))
 			return false;
-		if (b->has_min && !(v >= b->min))
-			return false;
-		if (b->has_max && !(v <= b->max))
-			return false;
-	}
 	return true;
 }
 
@@ -64,8 +71,8 @@ bool policy_scored(const struct ckptd_records *r, const struct ckptd_record *rec
 	if (!r || !rec || !sel)
 		return false;
 	for (size_t i = 0; i < sel->nby; i++) {
-		double v;
-		if (!sel->by[i].metric || !records_get(r, rec, sel->by[i].metric, &v) || !isfinite(v))
+		const char *m = sel->by[i].metric;
+		if (!m || !finite_at(rec, records_metric_id(r, m)))
 			return false;
 	}
 	return true;
@@ -78,12 +85,7 @@ bool policy_meets(const struct ckptd_records *r, const struct ckptd_record *rec,
 		return false;
 	for (size_t i = 0; i < sel->nrequire; i++) {
 		const struct ckptd_bound *b = &sel->require[i];
-		double v;
-		if (!b->metric || !records_get(r, rec, b->metric, &v) || !isfinite(v))
-			return false;
-		if (b->has_min && !(v >= b->min))
-			return false;
-		if (b->has_max && !(v <= b->max))
+		if (!b->metric || !bound_ok(b, rec, records_metric_id(r, b->metric)))
 			return false;
 	}
 	return true;
