@@ -61,7 +61,7 @@ $(B)/ckptd: $(CKPTD_OBJ) $(B)/libckptd.a
 $(B)/ckptctl: $(CTL_OBJ) $(B)/libckptd.a
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LIBS)
 
-$(B)/tests/%: tests/unit/%.c $(B)/libckptd.a $(wildcard include/ckptd/*.h) | $(B)/tests
+$(B)/tests/%: tests/unit/%.c $(B)/libckptd.a $(wildcard include/ckptd/*.h tests/unit/*.h) | $(B)/tests
 	$(CC) $(ALL_CFLAGS) -o $@ $< $(B)/libckptd.a $(LIBS) $(TEST_LIBS)
 
 $(B)/src $(B)/tests:

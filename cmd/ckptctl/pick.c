@@ -294,8 +294,12 @@ static void explain_nothing(const struct pick *p)
 			}
 		}
 		if (finite == 0) {
-			fprintf(stderr, "ckptctl: %s: no record can be selected: %s is %s in all %zu records\n",
-			        p->file, m, logged ? "non-finite" : "not logged", n);
+			if (logged)
+				fprintf(stderr, "ckptctl: %s: no record can be selected: %s is not finite "
+				        "in any of the %zu records that log it\n", p->file, m, logged);
+			else
+				fprintf(stderr, "ckptctl: %s: no record can be selected: %s is not logged "
+				        "in any of the %zu records\n", p->file, m, n);
 			if (!logged) {
 				fputs("ckptctl: logged metrics:", stderr);
 				for (size_t id = 0; id < records_nmetrics(p->records); id++)

@@ -12,6 +12,7 @@
 #include <cmocka.h>
 
 #include "ckptd/config.h"
+#include "testutil.h"
 
 /* A valid run; tests append keys of the run at line 6, indent 4. */
 #define RUN_HEAD                                                \
@@ -20,6 +21,13 @@
 	"    dir: /srv/a\n"                                     \
 	"    metrics: {path: m.csv}\n"                          \
 	"    checkpoints: {pattern: \"epoch={epoch}.ckpt\"}\n"
+
+/* A run at /x up to its metrics; tests add the checkpoints at line 5. */
+#define RUN_X                                                   \
+	"runs:\n"                                               \
+	"  - name: a\n"                                         \
+	"    dir: /x\n"                                         \
+	"    metrics: {path: m}\n"
 
 static void print_diags(const struct ckptd_diags *d)
 {
@@ -62,48 +70,74 @@ static void expect_err(const char *yaml, unsigned line, unsigned column, const c
 	diags_free(&d);
 }
 
+/* One expected error: exactly one, at line:column, whose message contains
+ * needle. */
+struct err_case {
+	const char *yaml;
+	unsigned line, column;
+	const char *needle;
+};
+
+static void expect_errs(const struct err_case *cases, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		expect_err(cases[i].yaml, cases[i].line, cases[i].column, cases[i].needle);
+}
+
 /* ---- YAML-level errors ---- */
 
 static void test_syntax_error(void **state)
 {
 	(void)state;
-	expect_err("runs:\n  - name: a\n    dir: /x: y\n", 3, 12, "mapping values are not allowed");
-	expect_err("runs: [a, b\n", 2, 1, "did not find expected ',' or ']'");
-	expect_err("runs:\n\t- a\n", 2, 1, "found character that cannot start any token");
-	expect_err("runs: *nowhere\n", 1, 7, "undefined alias");
+	static const struct err_case cases[] = {
+		{ "runs:\n  - name: a\n    dir: /x: y\n", 3, 12, "mapping values are not allowed" },
+		{ "runs: [a, b\n", 2, 1, "did not find expected ',' or ']'" },
+		{ "runs:\n\t- a\n", 2, 1, "found character that cannot start any token" },
+		{ "runs: *nowhere\n", 1, 7, "undefined alias" },
+	};
+	expect_errs(cases, TU_COUNT(cases));
 }
 
 static void test_empty_and_not_mapping(void **state)
 {
 	(void)state;
-	expect_err("", 1, 1, "empty");
-	expect_err("# only a comment\n", 1, 1, "empty");
-	expect_err("---\n", 1, 1, "empty");
-	expect_err("- a\n- b\n", 1, 1, "must be a mapping");
-	expect_err("just a string\n", 1, 1, "must be a mapping");
-	expect_err("runs: []\n---\nruns: []\n", 2, 1, "only one YAML document");
+	static const struct err_case cases[] = {
+		{ "", 1, 1, "empty" },
+		{ "# only a comment\n", 1, 1, "empty" },
+		{ "---\n", 1, 1, "empty" },
+		{ "- a\n- b\n", 1, 1, "must be a mapping" },
+		{ "just a string\n", 1, 1, "must be a mapping" },
+		{ "runs: []\n---\nruns: []\n", 2, 1, "only one YAML document" },
+	};
+	expect_errs(cases, TU_COUNT(cases));
 }
 
 static void test_runs_shape(void **state)
 {
 	(void)state;
-	expect_err("log_level: info\n", 1, 1, "missing required key 'runs'");
-	expect_err("runs: {name: a}\n", 1, 7, "runs must be a list, got a mapping");
-	expect_err("runs: []\n", 1, 7, "at least one run");
-	expect_err("runs:\n", 1, 6, "at least one run");
-	expect_err("runs:\n  - just-a-name\n", 2, 5, "a run must be a mapping, got a string");
+	static const struct err_case cases[] = {
+		{ "log_level: info\n", 1, 1, "missing required key 'runs'" },
+		{ "runs: {name: a}\n", 1, 7, "runs must be a list, got a mapping" },
+		{ "runs: []\n", 1, 7, "at least one run" },
+		{ "runs:\n", 1, 6, "at least one run" },
+		{ "runs:\n  - just-a-name\n", 2, 5, "a run must be a mapping, got a string" },
+	};
+	expect_errs(cases, TU_COUNT(cases));
 }
 
 static void test_unknown_key_hint(void **state)
 {
 	(void)state;
-	expect_err(RUN_HEAD "    early_stp: {metric: val_loss}\n", 6, 5,
-	           "unknown key 'early_stp' in a run (did you mean 'early_stop'?)");
-	expect_err(RUN_HEAD "    early_stop: {metric: val_loss, patiense: 2}\n", 6, 36,
-	           "(did you mean 'patience'?)");
-	expect_err("log_levle: info\n" RUN_HEAD, 1, 1, "did you mean 'log_level'?");
-	/* nothing close: no hint */
-	expect_err(RUN_HEAD "    colour: blue\n", 6, 5, "unknown key 'colour' in a run");
+	static const struct err_case cases[] = {
+		{ RUN_HEAD "    early_stp: {metric: val_loss}\n", 6, 5,
+		  "unknown key 'early_stp' in a run (did you mean 'early_stop'?)" },
+		{ RUN_HEAD "    early_stop: {metric: val_loss, patiense: 2}\n", 6, 36,
+		  "(did you mean 'patience'?)" },
+		{ "log_levle: info\n" RUN_HEAD, 1, 1, "did you mean 'log_level'?" },
+		/* nothing close: no hint */
+		{ RUN_HEAD "    colour: blue\n", 6, 5, "unknown key 'colour' in a run" },
+	};
+	expect_errs(cases, TU_COUNT(cases));
 	struct ckptd_diags d = { 0 };
 	struct ckptd_config *c;
 	const char *y = RUN_HEAD "    colour: blue\n";
@@ -115,58 +149,64 @@ static void test_unknown_key_hint(void **state)
 static void test_wrong_types(void **state)
 {
 	(void)state;
-	expect_err(RUN_HEAD "    early_stop: {metric: val_loss, patience: abc}\n", 6, 46,
-	           "patience must be an integer, got 'abc'");
-	expect_err(RUN_HEAD "    early_stop: {metric: val_loss, patience: \"3\"}\n", 6, 46,
-	           "got the quoted string \"3\"");
-	expect_err(RUN_HEAD "    early_stop: {metric: val_loss, patience: 2.5}\n", 6, 46,
-	           "must be an integer");
-	expect_err(RUN_HEAD "    select: {by: {metric: val_loss}}\n", 6, 18,
-	           "by must be a list, got a mapping");
-	expect_err(RUN_HEAD "    select: [val_loss]\n", 6, 13, "select must be a mapping, got a list");
-	expect_err(RUN_HEAD "    early_stop: {metric: [a, b]}\n", 6, 26,
-	           "metric must be a string, got a list");
-	expect_err(RUN_HEAD "    early_stop: {metric: val_loss, check_finite: yes}\n", 6, 50,
-	           "check_finite must be true or false, got 'yes'");
-	expect_err(RUN_HEAD "    select: {by: [{metric: val_loss, tolerance: nan}]}\n", 6, 49,
-	           "tolerance must be a finite number");
-	expect_err(RUN_HEAD "    select: {by: [{metric: val_loss, tolerance: .inf}]}\n", 6, 49,
-	           "tolerance must be a finite number");
-	expect_err(RUN_HEAD "    select: {by: [{metric: val_loss, tolerance: 1e999}]}\n", 6, 49,
-	           "tolerance must be >= 0");
-	expect_err(RUN_HEAD "    select: {by: [[val_loss]]}\n", 6, 19, "a by entry must be a mapping");
-	expect_err(RUN_HEAD "    name: b\n", 6, 5, "duplicate key 'name'");
-	expect_err("runs:\n  - name: [a]\n    dir: /x\n    metrics: {path: m}\n"
-	           "    checkpoints: {pattern: \"{epoch}\"}\n", 2, 11, "name must be a string, got a list");
-	expect_err(RUN_HEAD "    metrics: {path: m.csv, key: epoch}\n", 6, 5, "duplicate key 'metrics'");
+	static const struct err_case cases[] = {
+		{ RUN_HEAD "    early_stop: {metric: val_loss, patience: abc}\n", 6, 46,
+		  "patience must be an integer, got 'abc'" },
+		{ RUN_HEAD "    early_stop: {metric: val_loss, patience: \"3\"}\n", 6, 46,
+		  "got the quoted string \"3\"" },
+		{ RUN_HEAD "    early_stop: {metric: val_loss, patience: 2.5}\n", 6, 46,
+		  "must be an integer" },
+		{ RUN_HEAD "    select: {by: {metric: val_loss}}\n", 6, 18,
+		  "by must be a list, got a mapping" },
+		{ RUN_HEAD "    select: [val_loss]\n", 6, 13, "select must be a mapping, got a list" },
+		{ RUN_HEAD "    early_stop: {metric: [a, b]}\n", 6, 26,
+		  "metric must be a string, got a list" },
+		{ RUN_HEAD "    early_stop: {metric: val_loss, check_finite: yes}\n", 6, 50,
+		  "check_finite must be true or false, got 'yes'" },
+		{ RUN_HEAD "    select: {by: [{metric: val_loss, tolerance: nan}]}\n", 6, 49,
+		  "tolerance must be a finite number" },
+		{ RUN_HEAD "    select: {by: [{metric: val_loss, tolerance: .inf}]}\n", 6, 49,
+		  "tolerance must be a finite number" },
+		{ RUN_HEAD "    select: {by: [{metric: val_loss, tolerance: 1e999}]}\n", 6, 49,
+		  "tolerance must be >= 0" },
+		{ RUN_HEAD "    select: {by: [[val_loss]]}\n", 6, 19, "a by entry must be a mapping" },
+		{ RUN_HEAD "    name: b\n", 6, 5, "duplicate key 'name'" },
+		{ "runs:\n  - name: [a]\n    dir: /x\n    metrics: {path: m}\n"
+		  "    checkpoints: {pattern: \"{epoch}\"}\n", 2, 11, "name must be a string, got a list" },
+		{ RUN_HEAD "    metrics: {path: m.csv, key: epoch}\n", 6, 5, "duplicate key 'metrics'" },
+	};
+	expect_errs(cases, TU_COUNT(cases));
 }
 
 static void test_out_of_range(void **state)
 {
 	(void)state;
-	expect_err(RUN_HEAD "    early_stop: {metric: val_loss, patience: -1}\n", 6, 46,
-	           "patience must be between 0 and 2147483647, got -1");
-	expect_err(RUN_HEAD "    retain: {level: 20}\n", 6, 21, "level must be between 1 and 19, got 20");
-	expect_err(RUN_HEAD "    retain: {level: 0}\n", 6, 21, "level must be between 1 and 19");
-	expect_err(RUN_HEAD "    alerts: {degrade: {metric: val_loss, after: 0}}\n", 6, 49,
-	           "after must be between 1 and 2147483647, got 0");
-	expect_err(RUN_HEAD "    select: {by: [{metric: val_loss, tolerance: -0.1}]}\n", 6, 49,
-	           "tolerance must be >= 0, got -0.1");
-	expect_err(RUN_HEAD "    early_stop: {metric: val_loss, min_delta: -1}\n", 6, 47,
-	           "min_delta must be >= 0, got -1");
-	expect_err(RUN_HEAD "    alerts: {degrade: {metric: val_loss, by: -0.5}}\n", 6, 46,
-	           "by must be >= 0");
-	expect_err(RUN_HEAD "    early_stop: {metric: val_loss, start_from: -3}\n", 6, 48,
-	           "start_from must be >= 0, got -3");
-	expect_err(RUN_HEAD "    retain: {best: -1}\n", 6, 20, "best must be between 0 and");
-	expect_err("runs:\n  - name: a\n    dir: /srv/a\n"
-	           "    metrics: {path: m.csv, key_offset: 3000000000}\n"
-	           "    checkpoints: {pattern: \"epoch={epoch}.ckpt\"}\n", 4, 40,
-	           "key_offset must be between -2147483648 and 2147483647");
-	expect_err("runs:\n  - name: a\n    dir: /srv/a\n"
-	           "    metrics: {path: m.csv, key_offset: 99999999999999999999}\n"
-	           "    checkpoints: {pattern: \"epoch={epoch}.ckpt\"}\n", 4, 40,
-	           "key_offset must be between");
+	static const struct err_case cases[] = {
+		{ RUN_HEAD "    early_stop: {metric: val_loss, patience: -1}\n", 6, 46,
+		  "patience must be between 0 and 2147483647, got -1" },
+		{ RUN_HEAD "    retain: {level: 20}\n", 6, 21, "level must be between 1 and 19, got 20" },
+		{ RUN_HEAD "    retain: {level: 0}\n", 6, 21, "level must be between 1 and 19" },
+		{ RUN_HEAD "    alerts: {degrade: {metric: val_loss, after: 0}}\n", 6, 49,
+		  "after must be between 1 and 2147483647, got 0" },
+		{ RUN_HEAD "    select: {by: [{metric: val_loss, tolerance: -0.1}]}\n", 6, 49,
+		  "tolerance must be >= 0, got -0.1" },
+		{ RUN_HEAD "    early_stop: {metric: val_loss, min_delta: -1}\n", 6, 47,
+		  "min_delta must be >= 0, got -1" },
+		{ RUN_HEAD "    alerts: {degrade: {metric: val_loss, by: -0.5}}\n", 6, 46,
+		  "by must be >= 0" },
+		{ RUN_HEAD "    early_stop: {metric: val_loss, start_from: -3}\n", 6, 48,
+		  "start_from must be >= 0, got -3" },
+		{ RUN_HEAD "    retain: {best: -1}\n", 6, 20, "best must be between 0 and" },
+		{ "runs:\n  - name: a\n    dir: /srv/a\n"
+		  "    metrics: {path: m.csv, key_offset: 3000000000}\n"
+		  "    checkpoints: {pattern: \"epoch={epoch}.ckpt\"}\n", 4, 40,
+		  "key_offset must be between -2147483648 and 2147483647" },
+		{ "runs:\n  - name: a\n    dir: /srv/a\n"
+		  "    metrics: {path: m.csv, key_offset: 99999999999999999999}\n"
+		  "    checkpoints: {pattern: \"epoch={epoch}.ckpt\"}\n", 4, 40,
+		  "key_offset must be between" },
+	};
+	expect_errs(cases, TU_COUNT(cases));
 }
 
 static void test_duplicate_run_name(void **state)
@@ -199,41 +239,47 @@ static void test_bad_run_name(void **state)
 static void test_dir(void **state)
 {
 	(void)state;
-	expect_err("runs:\n  - name: a\n    dir: srv/a\n    metrics: {path: m}\n"
-	           "    checkpoints: {pattern: \"{epoch}\"}\n", 3, 10,
-	           "dir must be an absolute path, got 'srv/a'");
-	expect_err("runs:\n  - name: a\n    metrics: {path: m}\n"
-	           "    checkpoints: {pattern: \"{epoch}\"}\n", 2, 5,
-	           "missing required key 'dir' in run");
+	static const struct err_case cases[] = {
+		{ "runs:\n  - name: a\n    dir: srv/a\n    metrics: {path: m}\n"
+		  "    checkpoints: {pattern: \"{epoch}\"}\n", 3, 10,
+		  "dir must be an absolute path, got 'srv/a'" },
+		{ "runs:\n  - name: a\n    metrics: {path: m}\n"
+		  "    checkpoints: {pattern: \"{epoch}\"}\n", 2, 5,
+		  "missing required key 'dir' in run" },
+	};
+	expect_errs(cases, TU_COUNT(cases));
 }
 
 static void test_missing_required(void **state)
 {
 	(void)state;
-	expect_err("runs:\n  - dir: /x\n    metrics: {path: m}\n"
-	           "    checkpoints: {pattern: \"{epoch}\"}\n", 2, 5, "missing required key 'name'");
-	expect_err("runs:\n  - name: a\n    dir: /x\n    metrics: {format: csv}\n"
-	           "    checkpoints: {pattern: \"{epoch}\"}\n", 4, 14,
-	           "missing required key 'path' in metrics");
-	expect_err("runs:\n  - name: a\n    dir: /x\n    metrics:\n      format: csv\n"
-	           "    checkpoints: {pattern: \"{epoch}\"}\n", 5, 7,
-	           "missing required key 'path' in metrics");
-	expect_err("runs:\n  - name: a\n    dir: /x\n    metrics: {path: m}\n"
-	           "    checkpoints: {path: ckpt}\n", 5, 18,
-	           "missing required key 'pattern' in checkpoints");
-	expect_err("runs:\n  - name: a\n    dir: /x\n    metrics: {path: m}\n", 2, 5,
-	           "missing required key 'checkpoints' in run");
+	static const struct err_case cases[] = {
+		{ "runs:\n  - dir: /x\n    metrics: {path: m}\n"
+		  "    checkpoints: {pattern: \"{epoch}\"}\n", 2, 5, "missing required key 'name'" },
+		{ "runs:\n  - name: a\n    dir: /x\n    metrics: {format: csv}\n"
+		  "    checkpoints: {pattern: \"{epoch}\"}\n", 4, 14,
+		  "missing required key 'path' in metrics" },
+		{ "runs:\n  - name: a\n    dir: /x\n    metrics:\n      format: csv\n"
+		  "    checkpoints: {pattern: \"{epoch}\"}\n", 5, 7,
+		  "missing required key 'path' in metrics" },
+		{ RUN_X "    checkpoints: {path: ckpt}\n", 5, 18,
+		  "missing required key 'pattern' in checkpoints" },
+		{ RUN_X, 2, 5,
+		  "missing required key 'checkpoints' in run" },
+	};
+	expect_errs(cases, TU_COUNT(cases));
 }
 
 static void test_pattern_key(void **state)
 {
 	(void)state;
-	expect_err("runs:\n  - name: a\n    dir: /x\n    metrics: {path: m, key: step}\n"
-	           "    checkpoints: {pattern: \"epoch={epoch}.ckpt\"}\n", 5, 28, "no {step}");
-	expect_err("runs:\n  - name: a\n    dir: /x\n    metrics: {path: m}\n"
-	           "    checkpoints: {pattern: \"ckpt_{iter}.pt\"}\n", 5, 28, "{iter}");
-	expect_err("runs:\n  - name: a\n    dir: /x\n    metrics: {path: m}\n"
-	           "    checkpoints: {pattern: \"a/{epoch}\"}\n", 5, 28, "'/'");
+	static const struct err_case cases[] = {
+		{ "runs:\n  - name: a\n    dir: /x\n    metrics: {path: m, key: step}\n"
+		  "    checkpoints: {pattern: \"epoch={epoch}.ckpt\"}\n", 5, 28, "no {step}" },
+		{ RUN_X "    checkpoints: {pattern: \"ckpt_{iter}.pt\"}\n", 5, 28, "{iter}" },
+		{ RUN_X "    checkpoints: {pattern: \"a/{epoch}\"}\n", 5, 28, "'/'" },
+	};
+	expect_errs(cases, TU_COUNT(cases));
 }
 
 static void test_copy_without_to(void **state)
@@ -246,105 +292,125 @@ static void test_copy_without_to(void **state)
 static void test_signal_without_pidfile(void **state)
 {
 	(void)state;
-	expect_err(RUN_HEAD "    early_stop:\n      metric: val_loss\n      action: {signal: TERM}\n",
-	           8, 24, "signal needs a pidfile");
-	expect_err(RUN_HEAD "    early_stop:\n      metric: val_loss\n"
-	           "      action: {signal: BOGUS, pidfile: p}\n", 8, 24,
-	           "signal must be TERM, INT, HUP, QUIT, KILL, USR1, USR2");
-	expect_err(RUN_HEAD "    early_stop:\n      metric: val_loss\n"
-	           "      action: {signal: 65, pidfile: p}\n", 8, 24, "between 1 and 64");
+	static const struct err_case cases[] = {
+		{ RUN_HEAD "    early_stop:\n      metric: val_loss\n      action: {signal: TERM}\n",
+		  8, 24, "signal needs a pidfile" },
+		{ RUN_HEAD "    early_stop:\n      metric: val_loss\n"
+		  "      action: {signal: BOGUS, pidfile: p}\n", 8, 24,
+		  "signal must be TERM, INT, HUP, QUIT, KILL, USR1, USR2" },
+		{ RUN_HEAD "    early_stop:\n      metric: val_loss\n"
+		  "      action: {signal: 65, pidfile: p}\n", 8, 24, "between 1 and 64" },
+	};
+	expect_errs(cases, TU_COUNT(cases));
 }
 
 static void test_unknown_enum(void **state)
 {
 	(void)state;
-	expect_err("runs:\n  - name: a\n    dir: /x\n    metrics: {path: m, format: xml}\n"
-	           "    checkpoints: {pattern: \"{epoch}\"}\n", 4, 32,
-	           "format must be auto, csv, tsv or jsonl, got 'xml'");
-	expect_err("log_level: verbose\n" RUN_HEAD, 1, 12,
-	           "log_level must be debug, info, notice, warning or error");
-	expect_err(RUN_HEAD "    retain: {action: shred}\n", 6, 22,
-	           "action must be none, delete, compress or move, got 'shred'");
-	expect_err(RUN_HEAD "    promote: {method: rsync}\n", 6, 23,
-	           "method must be symlink, hardlink or copy");
-	expect_err(RUN_HEAD "    select: {by: [{metric: val_loss, mode: lowest}]}\n", 6, 44,
-	           "mode must be min or max, got 'lowest'");
-	expect_err(RUN_HEAD "    early_stop: {metric: val_loss, mode: down}\n", 6, 42,
-	           "mode must be min or max");
-	expect_err("runs:\n  - name: a\n    dir: /x\n    metrics: {path: m}\n"
-	           "    checkpoints: {pattern: \"{epoch}\", ready: open}\n", 5, 46,
-	           "ready must be close, marker:NAME or settle:DURATION");
-	expect_err("runs:\n  - name: a\n    dir: /x\n    metrics: {path: m}\n"
-	           "    checkpoints: {pattern: \"{epoch}\", verify: strict}\n", 5, 47,
-	           "verify must be none or auto");
+	static const struct err_case cases[] = {
+		{ "runs:\n  - name: a\n    dir: /x\n    metrics: {path: m, format: xml}\n"
+		  "    checkpoints: {pattern: \"{epoch}\"}\n", 4, 32,
+		  "format must be auto, csv, tsv or jsonl, got 'xml'" },
+		{ "log_level: verbose\n" RUN_HEAD, 1, 12,
+		  "log_level must be debug, info, notice, warning or error" },
+		{ RUN_HEAD "    retain: {action: shred}\n", 6, 22,
+		  "action must be none, delete, compress or move, got 'shred'" },
+		{ RUN_HEAD "    promote: {method: rsync}\n", 6, 23,
+		  "method must be symlink, hardlink or copy" },
+		{ RUN_HEAD "    select: {by: [{metric: val_loss, mode: lowest}]}\n", 6, 44,
+		  "mode must be min or max, got 'lowest'" },
+		{ RUN_HEAD "    early_stop: {metric: val_loss, mode: down}\n", 6, 42,
+		  "mode must be min or max" },
+		{ RUN_X "    checkpoints: {pattern: \"{epoch}\", ready: open}\n", 5, 46,
+		  "ready must be close, marker:NAME or settle:DURATION" },
+		{ RUN_X "    checkpoints: {pattern: \"{epoch}\", verify: strict}\n", 5, 47,
+		  "verify must be none or auto" },
+	};
+	expect_errs(cases, TU_COUNT(cases));
 }
 
 static void test_mode_not_inferable(void **state)
 {
 	(void)state;
-	expect_err(RUN_HEAD "    select: {by: [{metric: foo}]}\n", 6, 28,
-	           "cannot tell whether 'foo' is better low or high");
-	expect_err(RUN_HEAD "    select: {by: [foo]}\n", 6, 19, "cannot tell whether 'foo'");
-	expect_err(RUN_HEAD "    early_stop: {metric: throughput}\n", 6, 26, "'throughput'");
-	expect_err(RUN_HEAD "    alerts: {degrade: {metric: lr}}\n", 6, 32, "'lr'");
+	static const struct err_case cases[] = {
+		{ RUN_HEAD "    select: {by: [{metric: foo}]}\n", 6, 28,
+		  "cannot tell whether 'foo' is better low or high" },
+		{ RUN_HEAD "    select: {by: [foo]}\n", 6, 19, "cannot tell whether 'foo'" },
+		{ RUN_HEAD "    early_stop: {metric: throughput}\n", 6, 26, "'throughput'" },
+		{ RUN_HEAD "    alerts: {degrade: {metric: lr}}\n", 6, 32, "'lr'" },
+	};
+	expect_errs(cases, TU_COUNT(cases));
 }
 
 static void test_bad_durations(void **state)
 {
 	(void)state;
-	expect_err(RUN_HEAD "    alerts: {stall: 30}\n", 6, 21, "stall needs a unit (ms, s, m, h or d): write e.g. '30s'");
-	expect_err(RUN_HEAD "    alerts: {stall: 5x}\n", 6, 21, "stall must be a duration like 500ms");
-	expect_err(RUN_HEAD "    alerts: {stall: 99999999999999999d}\n", 6, 21, "must be a duration");
-	expect_err("runs:\n  - name: a\n    dir: /x\n    metrics: {path: m}\n"
-	           "    checkpoints: {pattern: \"{epoch}\", ready: \"settle:soon\"}\n", 5, 46,
-	           "settle:DURATION needs a duration");
-	expect_err("runs:\n  - name: a\n    dir: /x\n    metrics: {path: m}\n"
-	           "    checkpoints: {pattern: \"{epoch}\", ready: \"marker:a/b\"}\n", 5, 46,
-	           "marker:NAME needs a plain file name");
+	static const struct err_case cases[] = {
+		{ RUN_HEAD "    alerts: {stall: 30}\n", 6, 21, "stall needs a unit (ms, s, m, h or d): write e.g. '30s'" },
+		{ RUN_HEAD "    alerts: {stall: 5x}\n", 6, 21, "stall must be a duration like 500ms" },
+		{ RUN_HEAD "    alerts: {stall: 99999999999999999d}\n", 6, 21, "must be a duration" },
+		{ RUN_X "    checkpoints: {pattern: \"{epoch}\", ready: \"settle:soon\"}\n", 5, 46,
+		  "settle:DURATION needs a duration" },
+		{ RUN_X "    checkpoints: {pattern: \"{epoch}\", ready: \"marker:a/b\"}\n", 5, 46,
+		  "marker:NAME needs a plain file name" },
+	};
+	expect_errs(cases, TU_COUNT(cases));
 }
 
 static void test_missing_metric(void **state)
 {
 	(void)state;
-	expect_err(RUN_HEAD "    early_stop:\n      patience: 3\n", 7, 7,
-	           "missing required key 'metric' in early_stop");
-	expect_err(RUN_HEAD "    alerts:\n      degrade: {after: 3}\n", 7, 16,
-	           "missing required key 'metric' in degrade");
-	expect_err(RUN_HEAD "    select: {by: [{mode: min}]}\n", 6, 19,
-	           "missing required key 'metric' in a by entry");
+	static const struct err_case cases[] = {
+		{ RUN_HEAD "    early_stop:\n      patience: 3\n", 7, 7,
+		  "missing required key 'metric' in early_stop" },
+		{ RUN_HEAD "    alerts:\n      degrade: {after: 3}\n", 7, 16,
+		  "missing required key 'metric' in degrade" },
+		{ RUN_HEAD "    select: {by: [{mode: min}]}\n", 6, 19,
+		  "missing required key 'metric' in a by entry" },
+	};
+	expect_errs(cases, TU_COUNT(cases));
 }
 
 static void test_require_entries(void **state)
 {
 	(void)state;
-	expect_err(RUN_HEAD "    select: {require: [{metric: val_acc}]}\n", 6, 24,
-	           "needs min, max or both");
-	expect_err(RUN_HEAD "    select: {require: [{metric: val_acc, min: 0.9, max: 0.5}]}\n", 6, 47,
-	           "min 0.9 is above max 0.5");
-	expect_err(RUN_HEAD "    select: {require: [\"val_acc=0.9\"]}\n", 6, 24,
-	           "expected METRIC>=X or METRIC<=X");
+	static const struct err_case cases[] = {
+		{ RUN_HEAD "    select: {require: [{metric: val_acc}]}\n", 6, 24,
+		  "needs min, max or both" },
+		{ RUN_HEAD "    select: {require: [{metric: val_acc, min: 0.9, max: 0.5}]}\n", 6, 47,
+		  "min 0.9 is above max 0.5" },
+		{ RUN_HEAD "    select: {require: [\"val_acc=0.9\"]}\n", 6, 24,
+		  "expected METRIC>=X or METRIC<=X" },
+	};
+	expect_errs(cases, TU_COUNT(cases));
 }
 
 static void test_promote_names(void **state)
 {
 	(void)state;
-	expect_err(RUN_HEAD "    promote: {link: ../best.ckpt}\n", 6, 21,
-	           "promote.link must be a plain file name without '/'");
-	expect_err(RUN_HEAD "    promote: {manifest: out/best.json}\n", 6, 25,
-	           "promote.manifest must be a plain file name");
-	expect_err(RUN_HEAD "    promote: {link: epoch=99.ckpt}\n", 6, 21,
-	           "promote.link 'epoch=99.ckpt' matches the checkpoint pattern");
-	expect_err(RUN_HEAD "    promote: {link: best.json}\n", 6, 21,
-	           "promote.manifest and promote.link are both 'best.json'");
+	static const struct err_case cases[] = {
+		{ RUN_HEAD "    promote: {link: ../best.ckpt}\n", 6, 21,
+		  "promote.link must be a plain file name without '/'" },
+		{ RUN_HEAD "    promote: {manifest: out/best.json}\n", 6, 25,
+		  "promote.manifest must be a plain file name" },
+		{ RUN_HEAD "    promote: {link: epoch=99.ckpt}\n", 6, 21,
+		  "promote.link 'epoch=99.ckpt' matches the checkpoint pattern" },
+		{ RUN_HEAD "    promote: {link: best.json}\n", 6, 21,
+		  "promote.manifest and promote.link are both 'best.json'" },
+	};
+	expect_errs(cases, TU_COUNT(cases));
 }
 
 static void test_empty_exec(void **state)
 {
 	(void)state;
-	expect_err(RUN_HEAD "    alerts: {exec: []}\n", 6, 20, "exec must not be empty");
-	expect_err(RUN_HEAD "    early_stop: {metric: val_loss, action: {exec: []}}\n", 6, 51,
-	           "exec must not be empty");
-	expect_err(RUN_HEAD "    alerts: {exec: /bin/alert}\n", 6, 20, "exec must be a list");
+	static const struct err_case cases[] = {
+		{ RUN_HEAD "    alerts: {exec: []}\n", 6, 20, "exec must not be empty" },
+		{ RUN_HEAD "    early_stop: {metric: val_loss, action: {exec: []}}\n", 6, 51,
+		  "exec must not be empty" },
+		{ RUN_HEAD "    alerts: {exec: /bin/alert}\n", 6, 20, "exec must be a list" },
+	};
+	expect_errs(cases, TU_COUNT(cases));
 }
 
 static void test_alias_bomb(void **state)
@@ -662,7 +728,7 @@ static void test_ready(void **state)
 {
 	struct ckptd_config *c;
 	(void)state;
-	c = load_ok("runs:\n  - name: a\n    dir: /x\n    metrics: {path: m}\n"
+	c = load_ok(RUN_X
 	            "    checkpoints: {pattern: \"checkpoint-{epoch}\", ready: \"marker:DONE\", verify: none}\n"
 	            "  - name: b\n    dir: /y\n    metrics: {path: m}\n"
 	            "    checkpoints: {pattern: \"{epoch}\", ready: \"settle:1m30s\"}\n"
@@ -720,60 +786,72 @@ static void test_select_forms(void **state)
 
 static void test_mode_infer(void **state)
 {
-	enum ckptd_mode m;
+	/* ok false: the name says nothing, and mode is not looked at */
+	static const struct { const char *name; bool ok; enum ckptd_mode mode; } cases[] = {
+		{ "val_loss", true, CKPTD_MIN },
+		{ "val_acc", true, CKPTD_MAX },
+		{ "val/f1", true, CKPTD_MAX },
+		{ "dice_loss", true, CKPTD_MIN },
+		{ "foo", false, CKPTD_MIN },
+		{ "val_accuracy", true, CKPTD_MAX },
+		{ "eval/perplexity", true, CKPTD_MIN },
+		{ "val.ppl", true, CKPTD_MIN },
+		{ "valid_mAP", true, CKPTD_MAX },
+		{ "val_mape", true, CKPTD_MIN },
+		{ "test-ROUGE-L", true, CKPTD_MAX },
+		{ "val_error_rate", true, CKPTD_MIN },
+		{ "val_sensitivity", true, CKPTD_MAX },
+		{ "valloss", false, CKPTD_MIN }, /* words split at non-alphanumerics only */
+		{ "", false, CKPTD_MIN },
+	};
 	(void)state;
-	assert_true(mode_infer("val_loss", &m) && m == CKPTD_MIN);
-	assert_true(mode_infer("val_acc", &m) && m == CKPTD_MAX);
-	assert_true(mode_infer("val/f1", &m) && m == CKPTD_MAX);
-	assert_true(mode_infer("dice_loss", &m) && m == CKPTD_MIN);
-	assert_false(mode_infer("foo", &m));
-	assert_true(mode_infer("val_accuracy", &m) && m == CKPTD_MAX);
-	assert_true(mode_infer("eval/perplexity", &m) && m == CKPTD_MIN);
-	assert_true(mode_infer("val.ppl", &m) && m == CKPTD_MIN);
-	assert_true(mode_infer("valid_mAP", &m) && m == CKPTD_MAX);
-	assert_true(mode_infer("val_mape", &m) && m == CKPTD_MIN);
-	assert_true(mode_infer("test-ROUGE-L", &m) && m == CKPTD_MAX);
-	assert_true(mode_infer("val_error_rate", &m) && m == CKPTD_MIN);
-	assert_true(mode_infer("val_sensitivity", &m) && m == CKPTD_MAX);
-	assert_false(mode_infer("valloss", &m)); /* words split at non-alphanumerics only */
-	assert_false(mode_infer("", &m));
+	for (size_t i = 0; i < TU_COUNT(cases); i++) {
+		enum ckptd_mode m;
+		if (cases[i].ok)
+			assert_true(mode_infer(cases[i].name, &m) && m == cases[i].mode);
+		else
+			assert_false(mode_infer(cases[i].name, &m));
+	}
 	assert_string_equal(mode_name(CKPTD_MIN), "min");
 	assert_string_equal(mode_name(CKPTD_MAX), "max");
 }
 
 static void test_durations(void **state)
 {
-	int64_t ms = -1;
+	static const struct { const char *s; int64_t ms; } ok[] = {
+		{ "500ms", 500 },
+		{ "30s", 30000 },
+		{ "5m", 300000 },
+		{ "2h", 7200000 },
+		{ "1d", 86400000 },
+		{ "1h30m", 5400000 },
+		{ "1m500ms", 60500 },
+		{ "0s", 0 },
+		{ "9223372036854775807ms", INT64_MAX },
+	};
+	static const char *const bad[] = {
+		"9223372036854775807s",
+		"99999999999999999999ms",
+		"9223372036854775807ms1ms",
+		"",
+		"30",
+		"5x",
+		"m",
+		"-5s",
+		"5 s",
+		"5sec",
+		"1.5h",
+	};
 	(void)state;
-	assert_int_equal(duration_parse("500ms", &ms), 0);
-	assert_int_equal(ms, 500);
-	assert_int_equal(duration_parse("30s", &ms), 0);
-	assert_int_equal(ms, 30000);
-	assert_int_equal(duration_parse("5m", &ms), 0);
-	assert_int_equal(ms, 300000);
-	assert_int_equal(duration_parse("2h", &ms), 0);
-	assert_int_equal(ms, 7200000);
-	assert_int_equal(duration_parse("1d", &ms), 0);
-	assert_int_equal(ms, 86400000);
-	assert_int_equal(duration_parse("1h30m", &ms), 0);
-	assert_int_equal(ms, 5400000);
-	assert_int_equal(duration_parse("1m500ms", &ms), 0);
-	assert_int_equal(ms, 60500);
-	assert_int_equal(duration_parse("0s", &ms), 0);
-	assert_int_equal(ms, 0);
-	assert_int_equal(duration_parse("9223372036854775807ms", &ms), 0);
-	assert_int_equal(ms, INT64_MAX);
-	assert_int_equal(duration_parse("9223372036854775807s", &ms), -1);
-	assert_int_equal(duration_parse("99999999999999999999ms", &ms), -1);
-	assert_int_equal(duration_parse("9223372036854775807ms1ms", &ms), -1);
-	assert_int_equal(duration_parse("", &ms), -1);
-	assert_int_equal(duration_parse("30", &ms), -1);
-	assert_int_equal(duration_parse("5x", &ms), -1);
-	assert_int_equal(duration_parse("m", &ms), -1);
-	assert_int_equal(duration_parse("-5s", &ms), -1);
-	assert_int_equal(duration_parse("5 s", &ms), -1);
-	assert_int_equal(duration_parse("5sec", &ms), -1);
-	assert_int_equal(duration_parse("1.5h", &ms), -1);
+	for (size_t i = 0; i < TU_COUNT(ok); i++) {
+		int64_t ms = -1;
+		assert_int_equal(duration_parse(ok[i].s, &ms), 0);
+		assert_int_equal(ms, ok[i].ms);
+	}
+	for (size_t i = 0; i < TU_COUNT(bad); i++) {
+		int64_t ms = -1;
+		assert_int_equal(duration_parse(bad[i], &ms), -1);
+	}
 }
 
 static void test_criterion_parse(void **state)

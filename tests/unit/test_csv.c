@@ -1,38 +1,8 @@
 /* test_csv.c - the CSV/TSV reader: bytes in any split, rows out. */
-#include <stdarg.h>
-#include <stddef.h>
-#include <setjmp.h>
-#include <stdint.h>
-#include <cmocka.h>
-
-#include <inttypes.h>
 #include <math.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
 
 #include "ckptd/csv.h"
-#include "ckptd/records.h"
-
-/* ../shared/fixtures/clinic07.csv */
-static const char clinic_csv[] =
-	"epoch,train_loss,val_loss,val_accuracy,val_sensitivity,val_specificity\n"
-	"1,0.891,0.743,0.682,0.540,0.721\n"
-	"2,0.724,0.638,0.721,0.610,0.751\n"
-	"3,0.612,0.571,0.754,0.670,0.777\n"
-	"4,0.523,0.528,0.778,0.720,0.794\n"
-	"5,0.451,0.502,0.791,0.750,0.802\n"
-	"6,0.389,0.489,0.798,0.770,0.806\n"
-	"7,0.334,0.483,0.803,0.780,0.809\n"
-	"8,0.287,0.481,0.805,0.790,0.809\n"
-	"9,0.244,0.486,0.804,0.785,0.810\n"
-	"10,0.208,0.497,0.801,0.780,0.808\n"
-	"11,0.175,0.513,0.796,0.770,0.806\n"
-	"12,0.147,0.534,0.789,0.755,0.802\n"
-	"13,0.122,0.561,0.782,0.740,0.793\n"
-	"14,0.101,0.593,0.774,0.725,0.787\n"
-	"15,0.084,0.628,0.765,0.710,0.780\n"
-	;
+#include "testutil.h"
 
 /* The same table as Lightning's CSVLogger writes it: a train row and a
  * validation row per epoch, each with only its own cells. */
@@ -70,100 +40,38 @@ static const char clinic_sparse_csv[] =
 	"15,1499,,0.765,0.628,0.710,0.780\n"
 	;
 
-/* Exact comparison of doubles with a readable failure. */
-static void check_num(double got, double want, const char *file, int line)
-{
-	if (!(got == want))
-		fail_msg("%s:%d: got %.17g, want %.17g", file, line, got, want);
-}
-#define assert_num(got, want) check_num((got), (want), __FILE__, __LINE__)
-
-struct warns {
-	unsigned n;
-	uint64_t line;
-};
-
-static void count_warn(void *arg, uint64_t line, const char *msg)
-{
-	struct warns *w = arg;
-	assert_non_null(msg);
-	w->n++;
-	w->line = line;
-}
-
-/* What one reading produced: the table as text, the counters, warnings. */
-struct outcome {
-	char *table;
-	struct ckptd_reader_stats st;
-	struct warns w;
-};
-
-static char *dump(const struct ckptd_records *r)
-{
-	char *s = NULL;
-	size_t n = 0;
-	FILE *f = open_memstream(&s, &n);
-	assert_non_null(f);
-	for (size_t i = 0; i < records_count(r); i++) {
-		const struct ckptd_record *rec = records_at(r, i);
-		fprintf(f, "%" PRId64 ":", rec->key);
-		for (size_t id = 0; id < records_nmetrics(r); id++) {
-			double v;
-			if (record_get(rec, (int)id, &v))
-				fprintf(f, " %s=%a", records_metric_name(r, id), v);
-		}
-		fputc('\n', f);
-	}
-	fprintf(f, "resumes %" PRIu32 "\n", records_resumes(r));
-	assert_int_equal(fclose(f), 0);
-	return s;
-}
-
-static struct ckptd_reader_opts opts_for(const char *key, char delim, struct warns *w)
+static struct ckptd_reader_opts opts_for(const char *key, char delim, struct tu_warns *w)
 {
 	return (struct ckptd_reader_opts){ .key_field = key, .delim = delim,
-	                                   .warn = count_warn, .warn_arg = w };
+	                                   .warn = tu_count_warn, .warn_arg = w };
 }
 
-/* Read in with the pieces given (lengths summing to len), then finish. */
+static int feed_csv(void *c, const char *buf, size_t len)
+{
+	return csv_feed(c, buf, len);
+}
+
+/* A fresh ',' reader fed in with the pieces given, then finished. */
 static void read_pieces(const char *in, size_t len, const size_t *pieces, size_t npieces,
-                        char delim, struct outcome *o)
+                        struct tu_outcome *o)
 {
 	memset(o, 0, sizeof *o);
-	struct ckptd_reader_opts opts = opts_for("epoch", delim, &o->w);
+	struct ckptd_reader_opts opts = opts_for("epoch", ',', &o->w);
 	struct ckptd_records *r = records_new();
 	assert_non_null(r);
 	struct ckptd_csv *c = csv_new(&opts, r);
 	assert_non_null(c);
-	size_t off = 0;
-	for (size_t i = 0; i < npieces; i++) {
-		assert_int_equal(csv_feed(c, in + off, pieces[i]), 0);
-		off += pieces[i];
-	}
-	assert_int_equal(off, len);
+	tu_feed_pieces(feed_csv, c, in, len, pieces, npieces);
 	assert_int_equal(csv_finish(c), 0);
 	o->st = *csv_stats(c);
-	o->table = dump(r);
+	o->table = tu_dump(r);
 	csv_free(c);
 	records_free(r);
 }
 
-static void read_whole(const char *in, size_t len, char delim, struct outcome *o)
-{
-	read_pieces(in, len, &len, 1, delim, o);
-}
-
-static void assert_same(const struct outcome *a, const struct outcome *b)
-{
-	assert_string_equal(a->table, b->table);
-	assert_memory_equal(&a->st, &b->st, sizeof a->st);
-	assert_int_equal(a->w.n, b->w.n);
-	assert_int_equal(a->w.line, b->w.line);
-}
-
 /* A reader and its table for the tests that look inside. */
 struct fixture {
-	struct warns w;
+	struct tu_warns w;
 	struct ckptd_reader_opts opts;
 	struct ckptd_records *r;
 	struct ckptd_csv *c;
@@ -190,33 +98,22 @@ static void fx_close(struct fixture *fx)
 	records_free(fx->r);
 }
 
-static double get(const struct fixture *fx, int64_t key, const char *metric)
-{
-	const struct ckptd_record *rec = records_find(fx->r, key);
-	assert_non_null(rec);
-	double v;
-	assert_true(records_get(fx->r, rec, metric, &v));
-	return v;
-}
-
-static bool has(const struct fixture *fx, int64_t key, const char *metric)
-{
-	const struct ckptd_record *rec = records_find(fx->r, key);
-	double v;
-	return rec && records_get(fx->r, rec, metric, &v);
-}
-
 static void test_clinic_table(void **state)
 {
 	(void)state;
 	struct fixture fx;
 	fx_open(&fx, "epoch", ',');
-	fx_feed(&fx, clinic_csv);
+	fx_feed(&fx, tu_clinic07_csv);
 	assert_int_equal(records_count(fx.r), 15);
-	assert_num(get(&fx, 8, "val_loss"), 0.481);
-	assert_num(get(&fx, 8, "val_sensitivity"), 0.790);
-	assert_num(get(&fx, 15, "train_loss"), 0.084);
-	assert_num(get(&fx, 1, "val_specificity"), 0.721);
+	assert_num(tu_get(fx.r, 8, "val_loss"), 0.481);
+	assert_num(tu_get(fx.r, 8, "val_sensitivity"), 0.790);
+	assert_num(tu_get(fx.r, 15, "train_loss"), 0.084);
+	assert_num(tu_get(fx.r, 1, "val_specificity"), 0.721);
+	/* the text and the numeric table the other tests use agree */
+	for (size_t i = 0; i < TU_COUNT(tu_clinic07_rows); i++)
+		for (size_t j = 0; j < TU_COUNT(tu_clinic07_names); j++)
+			assert_num(tu_get(fx.r, (int64_t)tu_clinic07_rows[i][0], tu_clinic07_names[j]),
+			           tu_clinic07_rows[i][j + 1]);
 	assert_int_equal(records_metric_id(fx.r, "epoch"), -1);
 	assert_int_equal(records_nmetrics(fx.r), 5);
 	const struct ckptd_reader_stats *st = csv_stats(fx.c);
@@ -232,18 +129,17 @@ static void test_lightning_sparse_rows_merge(void **state)
 	struct fixture dense, sparse;
 	fx_open(&dense, "epoch", ',');
 	fx_open(&sparse, "epoch", ',');
-	fx_feed(&dense, clinic_csv);
+	fx_feed(&dense, tu_clinic07_csv);
 	fx_feed(&sparse, clinic_sparse_csv);
 	assert_int_equal(csv_stats(sparse.c)->rows, 30);
 	assert_int_equal(records_count(sparse.r), 15);
-	static const char *const names[] = { "train_loss", "val_loss", "val_accuracy",
-	                                     "val_sensitivity", "val_specificity" };
 	for (int64_t k = 1; k <= 15; k++) {
-		for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
-			assert_num(get(&sparse, k, names[i]), get(&dense, k, names[i]));
-		assert_num(get(&sparse, k, "step"), (double)(k * 100 - 1));
+		for (size_t i = 0; i < TU_COUNT(tu_clinic07_names); i++)
+			assert_num(tu_get(sparse.r, k, tu_clinic07_names[i]),
+			           tu_get(dense.r, k, tu_clinic07_names[i]));
+		assert_num(tu_get(sparse.r, k, "step"), (double)(k * 100 - 1));
 	}
-	assert_false(has(&sparse, 1, "epoch"));
+	assert_false(tu_has(sparse.r, 1, "epoch"));
 	fx_close(&dense);
 	fx_close(&sparse);
 }
@@ -255,9 +151,9 @@ static void test_step_key_keeps_epoch_as_metric(void **state)
 	fx_open(&fx, "step", ',');
 	fx_feed(&fx, clinic_sparse_csv);
 	assert_int_equal(records_count(fx.r), 15);
-	assert_num(get(&fx, 799, "epoch"), 8);
-	assert_num(get(&fx, 799, "val_loss"), 0.481);
-	assert_false(has(&fx, 799, "step"));
+	assert_num(tu_get(fx.r, 799, "epoch"), 8);
+	assert_num(tu_get(fx.r, 799, "val_loss"), 0.481);
+	assert_false(tu_has(fx.r, 799, "step"));
 	fx_close(&fx);
 }
 
@@ -270,12 +166,12 @@ static void test_rfc4180_quoting(void **state)
 	             "1,\"0.5\",2,\"a,b\n\"\"c\"\"\nd\",\"3\"\n"
 	             "\"2\",0.25,\"\",,\"4\"\n");
 	assert_int_equal(records_count(fx.r), 2);
-	assert_num(get(&fx, 1, "val,loss"), 0.5);
-	assert_num(get(&fx, 1, "say \"hi\""), 2);
-	assert_num(get(&fx, 1, "multi\nline"), 3);
-	assert_num(get(&fx, 2, "val,loss"), 0.25);
-	assert_false(has(&fx, 2, "say \"hi\""));
-	assert_false(has(&fx, 1, "note"));
+	assert_num(tu_get(fx.r, 1, "val,loss"), 0.5);
+	assert_num(tu_get(fx.r, 1, "say \"hi\""), 2);
+	assert_num(tu_get(fx.r, 1, "multi\nline"), 3);
+	assert_num(tu_get(fx.r, 2, "val,loss"), 0.25);
+	assert_false(tu_has(fx.r, 2, "say \"hi\""));
+	assert_false(tu_has(fx.r, 1, "note"));
 	/* "a,b\n"c"\nd" is text: one bad cell, on one logical line. */
 	assert_int_equal(csv_stats(fx.c)->bad_cells, 1);
 	assert_int_equal(csv_stats(fx.c)->lines, 3);
@@ -289,9 +185,9 @@ static void test_crlf(void **state)
 	fx_open(&fx, "epoch", ',');
 	fx_feed(&fx, "epoch,val_loss\r\n1,0.5\r\n2,\"0.25\"\r\n\r\n3,\r\n");
 	assert_int_equal(records_count(fx.r), 3);
-	assert_num(get(&fx, 1, "val_loss"), 0.5);
-	assert_num(get(&fx, 2, "val_loss"), 0.25);
-	assert_false(has(&fx, 3, "val_loss"));
+	assert_num(tu_get(fx.r, 1, "val_loss"), 0.5);
+	assert_num(tu_get(fx.r, 2, "val_loss"), 0.25);
+	assert_false(tu_has(fx.r, 3, "val_loss"));
 	assert_int_equal(records_metric_id(fx.r, "val_loss\r"), -1);
 	assert_int_equal(csv_stats(fx.c)->bad_cells, 0);
 	assert_int_equal(csv_stats(fx.c)->no_key, 0);
@@ -305,7 +201,7 @@ static void test_bom_skipped(void **state)
 	struct fixture fx;
 	fx_open(&fx, "epoch", ',');
 	fx_feed(&fx, "\xEF\xBB\xBF" "epoch,val_loss\n1,0.5\n");
-	assert_num(get(&fx, 1, "val_loss"), 0.5);
+	assert_num(tu_get(fx.r, 1, "val_loss"), 0.5);
 	/* Only at the start: later it is cell text. */
 	fx_feed(&fx, "2,\xEF\xBB\xBF\n");
 	assert_int_equal(csv_stats(fx.c)->bad_cells, 1);
@@ -318,7 +214,7 @@ static void test_bom_prefix_is_not_eaten(void **state)
 	struct fixture fx;
 	fx_open(&fx, "\xEF\xBB" "epoch", ',');
 	fx_feed(&fx, "\xEF\xBB" "epoch,val_loss\n1,0.5\n");
-	assert_num(get(&fx, 1, "val_loss"), 0.5);
+	assert_num(tu_get(fx.r, 1, "val_loss"), 0.5);
 	fx_close(&fx);
 }
 
@@ -329,15 +225,15 @@ static void test_absent_and_non_finite_cells(void **state)
 	fx_open(&fx, "epoch", ',');
 	fx_feed(&fx, "epoch,a,b,c,d,e,f,g,h,i\n"
 	             "1,NA,,nan,-inf,Infinity,+INF,oops, 2.5 ,0x10\n");
-	assert_false(has(&fx, 1, "a"));
-	assert_false(has(&fx, 1, "b"));
-	assert_true(isnan(get(&fx, 1, "c")));
-	assert_true(isinf(get(&fx, 1, "d")) && get(&fx, 1, "d") < 0);
-	assert_true(isinf(get(&fx, 1, "e")) && get(&fx, 1, "e") > 0);
-	assert_true(isinf(get(&fx, 1, "f")) && get(&fx, 1, "f") > 0);
-	assert_false(has(&fx, 1, "g"));
-	assert_num(get(&fx, 1, "h"), 2.5);
-	assert_false(has(&fx, 1, "i"));
+	assert_false(tu_has(fx.r, 1, "a"));
+	assert_false(tu_has(fx.r, 1, "b"));
+	assert_true(isnan(tu_get(fx.r, 1, "c")));
+	assert_true(isinf(tu_get(fx.r, 1, "d")) && tu_get(fx.r, 1, "d") < 0);
+	assert_true(isinf(tu_get(fx.r, 1, "e")) && tu_get(fx.r, 1, "e") > 0);
+	assert_true(isinf(tu_get(fx.r, 1, "f")) && tu_get(fx.r, 1, "f") > 0);
+	assert_false(tu_has(fx.r, 1, "g"));
+	assert_num(tu_get(fx.r, 1, "h"), 2.5);
+	assert_false(tu_has(fx.r, 1, "i"));
 	assert_int_equal(csv_stats(fx.c)->bad_cells, 2);
 	fx_close(&fx);
 }
@@ -348,8 +244,8 @@ static void test_tsv(void **state)
 	struct fixture fx;
 	fx_open(&fx, "epoch", '\t');
 	fx_feed(&fx, "epoch\tval_loss\tnote\n1\t0.5\ta,b\n2\t\"0.25\"\t\n");
-	assert_num(get(&fx, 1, "val_loss"), 0.5);
-	assert_num(get(&fx, 2, "val_loss"), 0.25);
+	assert_num(tu_get(fx.r, 1, "val_loss"), 0.5);
+	assert_num(tu_get(fx.r, 2, "val_loss"), 0.25);
 	assert_int_equal(csv_stats(fx.c)->bad_cells, 1);
 	fx_close(&fx);
 }
@@ -364,9 +260,9 @@ static void test_key_rules(void **state)
 	             " 9 ,2\n"   /* spaces allowed */
 	             "-1,3\n1.5,4\nabc,5\n,6\nnan,7\n9223372036854775808,8\n"
 	             "9223372036854775807,9\n");
-	assert_num(get(&fx, 8, "v"), 1);
-	assert_num(get(&fx, 9, "v"), 2);
-	assert_num(get(&fx, INT64_MAX, "v"), 9);
+	assert_num(tu_get(fx.r, 8, "v"), 1);
+	assert_num(tu_get(fx.r, 9, "v"), 2);
+	assert_num(tu_get(fx.r, INT64_MAX, "v"), 9);
 	assert_int_equal(records_count(fx.r), 3);
 	assert_int_equal(csv_stats(fx.c)->no_key, 6);
 	fx_close(&fx);
@@ -382,7 +278,7 @@ static void test_key_offset_and_overflow(void **state)
 	fx.c = csv_new(&fx.opts, fx.r);
 	assert_non_null(fx.c);
 	fx_feed(&fx, "epoch,v\n0,1\n9223372036854775807,2\n");
-	assert_num(get(&fx, 1, "v"), 1);
+	assert_num(tu_get(fx.r, 1, "v"), 1);
 	assert_int_equal(records_count(fx.r), 1);
 	assert_int_equal(csv_stats(fx.c)->no_key, 1);
 	fx_close(&fx);
@@ -405,11 +301,11 @@ static void test_ragged_rows(void **state)
 	struct fixture fx;
 	fx_open(&fx, "epoch", ',');
 	fx_feed(&fx, "epoch,a,b\n1,1,2,3,4\n2,5\n3,6,7,\n");
-	assert_num(get(&fx, 1, "a"), 1);
-	assert_num(get(&fx, 1, "b"), 2);
-	assert_num(get(&fx, 2, "a"), 5);
-	assert_false(has(&fx, 2, "b"));
-	assert_num(get(&fx, 3, "b"), 7);
+	assert_num(tu_get(fx.r, 1, "a"), 1);
+	assert_num(tu_get(fx.r, 1, "b"), 2);
+	assert_num(tu_get(fx.r, 2, "a"), 5);
+	assert_false(tu_has(fx.r, 2, "b"));
+	assert_num(tu_get(fx.r, 3, "b"), 7);
 	/* two extra cells on row 1; a trailing empty cell is not counted */
 	assert_int_equal(csv_stats(fx.c)->bad_cells, 2);
 	fx_close(&fx);
@@ -422,8 +318,8 @@ static void test_duplicate_header_later_wins(void **state)
 	fx_open(&fx, "epoch", ',');
 	fx_feed(&fx, "epoch,a,b,a,epoch\n1,10,20,30,2\n");
 	assert_null(records_find(fx.r, 1));
-	assert_num(get(&fx, 2, "a"), 30);
-	assert_num(get(&fx, 2, "b"), 20);
+	assert_num(tu_get(fx.r, 2, "a"), 30);
+	assert_num(tu_get(fx.r, 2, "b"), 20);
 	assert_int_equal(records_nmetrics(fx.r), 2);
 	fx_close(&fx);
 }
@@ -464,7 +360,7 @@ static void test_long_line_skipped_once(void **state)
 	assert_int_equal(fx.w.line, 4);
 	assert_int_equal(csv_stats(fx.c)->long_lines, 2);
 	assert_int_equal(records_count(fx.r), 2);
-	assert_num(get(&fx, 4, "v"), 4);
+	assert_num(tu_get(fx.r, 4, "v"), 4);
 	fx_close(&fx);
 	free(line);
 }
@@ -483,7 +379,7 @@ static void test_line_at_limit_is_kept(void **state)
 	fx_feed(&fx, "epoch,v\n");
 	assert_int_equal(csv_feed(fx.c, line, CKPTD_MAX_LINE + 1), 0);
 	assert_int_equal(fx.w.n, 0);
-	assert_true(isinf(get(&fx, 5, "v")));   /* 1e(1 MiB) overflows */
+	assert_true(isinf(tu_get(fx.r, 5, "v")));   /* 1e(1 MiB) overflows */
 	fx_close(&fx);
 	free(line);
 }
@@ -499,7 +395,7 @@ static void test_partial_line_waits_for_finish(void **state)
 	assert_int_equal(records_count(fx.r), 1);
 	assert_int_equal(csv_finish(fx.c), 0);
 	assert_int_equal(records_count(fx.r), 2);
-	assert_num(get(&fx, 2, "v"), 0.55);
+	assert_num(tu_get(fx.r, 2, "v"), 0.55);
 	fx_close(&fx);
 }
 
@@ -524,9 +420,9 @@ static void test_reset_reads_new_header(void **state)
 	csv_reset(fx.c);
 	assert_int_equal(csv_stats(fx.c)->rows, 0);
 	fx_feed(&fx, "\xEF\xBB\xBF" "epoch,b,a\n1,10,11\n2,20,21\n");
-	assert_num(get(&fx, 1, "b"), 10);
-	assert_num(get(&fx, 1, "a"), 11);
-	assert_num(get(&fx, 2, "a"), 21);
+	assert_num(tu_get(fx.r, 1, "b"), 10);
+	assert_num(tu_get(fx.r, 1, "a"), 11);
+	assert_num(tu_get(fx.r, 2, "a"), 21);
 	assert_int_equal(csv_stats(fx.c)->rows, 2);
 	assert_int_equal(csv_stats(fx.c)->bad_cells, 0);
 	fx_close(&fx);
@@ -540,7 +436,7 @@ static void test_key_going_back(void **state)
 	fx_feed(&fx, "epoch,v\n1,1\n2,2\n3,3\n2,20\n3,30\n");
 	assert_int_equal(csv_stats(fx.c)->rows, 5);
 	assert_int_equal(records_resumes(fx.r), 1);
-	assert_num(get(&fx, 2, "v"), 20);
+	assert_num(tu_get(fx.r, 2, "v"), 20);
 	int64_t last;
 	assert_true(records_last_key(fx.r, &last));
 	assert_int_equal(last, 3);
@@ -562,34 +458,11 @@ static void test_every_split_point(void **state)
 {
 	(void)state;
 	size_t len = sizeof tricky - 1;
-	struct outcome whole, o;
-	read_whole(tricky, len, ',', &whole);
+	struct tu_outcome whole;
+	read_pieces(tricky, len, &len, 1, &whole);
 	assert_int_equal(whole.st.rows, 4);
-	for (size_t i = 0; i <= len; i++) {
-		for (size_t j = i; j <= len; j++) {
-			size_t pieces[3] = { i, j - i, len - j };
-			read_pieces(tricky, len, pieces, 3, ',', &o);
-			assert_same(&whole, &o);
-			free(o.table);
-		}
-	}
-	size_t *ones = malloc(len * sizeof *ones);
-	assert_non_null(ones);
-	for (size_t i = 0; i < len; i++)
-		ones[i] = 1;
-	read_pieces(tricky, len, ones, len, ',', &o);
-	assert_same(&whole, &o);
-	free(o.table);
-	free(ones);
+	tu_check_every_split(read_pieces, tricky, len, &whole);
 	free(whole.table);
-}
-
-static uint64_t next_rand(uint64_t *s)
-{
-	*s ^= *s << 13;
-	*s ^= *s >> 7;
-	*s ^= *s << 17;
-	return *s;
 }
 
 /* Cells are read to the same double strtod gives, whatever their shape. */
@@ -607,16 +480,16 @@ static void test_numbers_match_strtod(void **state)
 	fputs("epoch,v\n", f);
 	for (int i = 0; i < N; i++) {
 		char *c = cells[i];
-		size_t n = 0, digits = 1 + next_rand(&seed) % 20, point = next_rand(&seed) % (digits + 2);
-		if (next_rand(&seed) % 3 == 0)
-			c[n++] = next_rand(&seed) % 2 ? '-' : '+';
+		size_t n = 0, digits = 1 + tu_next_rand(&seed) % 20, point = tu_next_rand(&seed) % (digits + 2);
+		if (tu_next_rand(&seed) % 3 == 0)
+			c[n++] = tu_next_rand(&seed) % 2 ? '-' : '+';
 		for (size_t d = 0; d < digits; d++) {
 			if (d == point)
 				c[n++] = '.';
-			c[n++] = (char)('0' + next_rand(&seed) % (d < 3 ? 2 : 10));
+			c[n++] = (char)('0' + tu_next_rand(&seed) % (d < 3 ? 2 : 10));
 		}
-		if (next_rand(&seed) % 5 == 0)
-			n += (size_t)sprintf(c + n, "e%d", (int)(next_rand(&seed) % 40) - 20);
+		if (tu_next_rand(&seed) % 5 == 0)
+			n += (size_t)sprintf(c + n, "e%d", (int)(tu_next_rand(&seed) % 40) - 20);
 		c[n] = '\0';
 		fprintf(f, "%d,%s\n", i, c);
 	}
@@ -626,7 +499,7 @@ static void test_numbers_match_strtod(void **state)
 	assert_int_equal(csv_feed(fx.c, s, len), 0);
 	assert_int_equal(csv_stats(fx.c)->bad_cells, 0);
 	for (int i = 0; i < N; i++) {
-		double want = strtod(cells[i], NULL), got = get(&fx, i, "v");
+		double want = strtod(cells[i], NULL), got = tu_get(fx.r, i, "v");
 		if (memcmp(&got, &want, sizeof got) != 0)
 			fail_msg("%s: got %a, want %a", cells[i], got, want);
 	}
@@ -659,28 +532,11 @@ static void test_random_splits(void **state)
 		}
 	}
 	assert_int_equal(fclose(f), 0);
-	struct outcome whole, o;
-	read_whole(s, len, ',', &whole);
+	struct tu_outcome whole;
+	read_pieces(s, len, &len, 1, &whole);
 	assert_int_equal(whole.st.long_lines, 1);
 	assert_int_equal(whole.st.rows, 3000);
-	uint64_t seed = 0x9E3779B97F4A7C15u;
-	size_t *pieces = malloc(len * sizeof *pieces);
-	assert_non_null(pieces);
-	for (int round = 0; round < 30; round++) {
-		size_t n = 0, off = 0;
-		size_t max = round % 3 == 0 ? 7 : round % 3 == 1 ? 300 : 70000;
-		while (off < len) {
-			size_t p = 1 + next_rand(&seed) % max;
-			if (p > len - off)
-				p = len - off;
-			pieces[n++] = p;
-			off += p;
-		}
-		read_pieces(s, len, pieces, n, ',', &o);
-		assert_same(&whole, &o);
-		free(o.table);
-	}
-	free(pieces);
+	tu_check_random_splits(read_pieces, s, len, &whole, 30, 0x9E3779B97F4A7C15u);
 	free(whole.table);
 	free(s);
 }

@@ -2,72 +2,9 @@
  * worked example (clinic07) and the variations around it. */
 #include <errno.h>
 #include <math.h>
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-
-#include <cmocka.h>
 
 #include "ckptd/explain.h"
-#include "ckptd/policy.h"
-#include "ckptd/records.h"
-
-/* ../shared/fixtures/clinic07.csv */
-static const char *const clinic_names[] = {
-	"train_loss", "val_loss", "val_accuracy", "val_sensitivity", "val_specificity",
-};
-static const double clinic_rows[15][6] = {
-	{1, 0.891, 0.743, 0.682, 0.540, 0.721},
-	{2, 0.724, 0.638, 0.721, 0.610, 0.751},
-	{3, 0.612, 0.571, 0.754, 0.670, 0.777},
-	{4, 0.523, 0.528, 0.778, 0.720, 0.794},
-	{5, 0.451, 0.502, 0.791, 0.750, 0.802},
-	{6, 0.389, 0.489, 0.798, 0.770, 0.806},
-	{7, 0.334, 0.483, 0.803, 0.780, 0.809},
-	{8, 0.287, 0.481, 0.805, 0.790, 0.809},
-	{9, 0.244, 0.486, 0.804, 0.785, 0.810},
-	{10, 0.208, 0.497, 0.801, 0.780, 0.808},
-	{11, 0.175, 0.513, 0.796, 0.770, 0.806},
-	{12, 0.147, 0.534, 0.789, 0.755, 0.802},
-	{13, 0.122, 0.561, 0.782, 0.740, 0.793},
-	{14, 0.101, 0.593, 0.774, 0.725, 0.787},
-	{15, 0.084, 0.628, 0.765, 0.710, 0.780},
-};
-
-static void put(struct ckptd_records *r, int64_t key, size_t n, const char *const *names,
-                const double *vals)
-{
-	struct ckptd_field f[8];
-	assert_true(n <= 8);
-	for (size_t i = 0; i < n; i++) {
-		f[i].name = names[i];
-		f[i].name_len = strlen(names[i]);
-		f[i].value = vals[i];
-	}
-	assert_int_equal(records_put_row(r, key, f, n), 0);
-}
-
-/* clinic07 epochs first..last, only the first ncols metrics. */
-static struct ckptd_records *clinic(int first, int last, size_t ncols, size_t skip)
-{
-	struct ckptd_records *r = records_new();
-	assert_non_null(r);
-	const char *names[5];
-	double vals[5];
-	for (int e = first; e <= last; e++) {
-		size_t n = 0;
-		for (size_t j = skip; j < ncols; j++) {
-			names[n] = clinic_names[j];
-			vals[n++] = clinic_rows[e - 1][j + 1];
-		}
-		put(r, e, n, names, vals);
-	}
-	return r;
-}
+#include "testutil.h"
 
 /* Does some line contain s?  Prints the lines when not, for the log. */
 static bool has(const struct ckptd_explanation *e, const char *s)
@@ -91,25 +28,17 @@ static bool lacks(const struct ckptd_explanation *e, const char *s)
 	return true;
 }
 
-static struct ckptd_early_stop es_val_loss(int64_t patience)
-{
-	return (struct ckptd_early_stop){
-		.enabled = true, .metric = (char *)"val_loss", .mode = CKPTD_MIN,
-		.patience = patience, .check_finite = true,
-	};
-}
-
 /* The worked example: val_sensitivity picks 8; why not 15. */
 static void test_clinic_explained(void **state)
 {
 	(void)state;
-	struct ckptd_records *r = clinic(1, 15, 5, 0);
-	struct ckptd_criterion c = { .metric = (char *)"val_sensitivity", .mode = CKPTD_MAX };
-	struct ckptd_select sel = { .by = &c, .nby = 1 };
+	struct ckptd_records *r = tu_clinic07();
+	struct ckptd_criterion c;
+	struct ckptd_select sel = tu_sel1(&c, "val_sensitivity", CKPTD_MAX, 0);
 	int64_t k = -1;
 	assert_true(policy_select(r, &sel, NULL, 0, &k));
 	assert_int_equal(k, 8);
-	struct ckptd_early_stop es = es_val_loss(3);
+	struct ckptd_early_stop es = tu_es_val_loss(3);
 	struct ckptd_stop_result sr;
 	policy_early_stop(r, &es, &sr);
 
@@ -169,9 +98,9 @@ static void test_clinic_explained(void **state)
 static void test_steps_and_val_loss(void **state)
 {
 	(void)state;
-	struct ckptd_records *r = clinic(1, 15, 5, 0);
-	struct ckptd_criterion c = { .metric = (char *)"val_loss", .mode = CKPTD_MIN };
-	struct ckptd_select sel = { .by = &c, .nby = 1 };
+	struct ckptd_records *r = tu_clinic07();
+	struct ckptd_criterion c;
+	struct ckptd_select sel = tu_sel1(&c, "val_loss", CKPTD_MIN, 0);
 	struct ckptd_explain_in in = { .records = r, .select = &sel, .key_name = "step", .selected = 8 };
 	struct ckptd_explanation e;
 	assert_int_equal(explain_build(&in, &e), 0);
@@ -188,9 +117,9 @@ static void test_steps_and_val_loss(void **state)
 static void test_turn_without_train(void **state)
 {
 	(void)state;
-	struct ckptd_records *r = clinic(1, 15, 5, 1);  /* no train_loss */
-	struct ckptd_criterion c = { .metric = (char *)"val_sensitivity", .mode = CKPTD_MAX };
-	struct ckptd_select sel = { .by = &c, .nby = 1 };
+	struct ckptd_records *r = tu_clinic07_part(1, 15, 5, 1);  /* no train_loss */
+	struct ckptd_criterion c;
+	struct ckptd_select sel = tu_sel1(&c, "val_sensitivity", CKPTD_MAX, 0);
 	struct ckptd_explain_in in = { .records = r, .select = &sel, .key_name = "epoch", .selected = 8 };
 	struct ckptd_explanation e;
 	assert_int_equal(explain_build(&in, &e), 0);
@@ -205,7 +134,7 @@ static void test_turn_without_train(void **state)
 	r = records_new();
 	for (int k = 1; k <= 15; k++) {
 		const char *names[] = { "train_loss", "val_loss", "val_sensitivity" };
-		put(r, k, 3, names, (const double[]){ 0.1 * k, clinic_rows[k - 1][2], clinic_rows[k - 1][4] });
+		tu_put(r, k, 3, names, (const double[]){ 0.1 * k, tu_clinic07_rows[k - 1][2], tu_clinic07_rows[k - 1][4] });
 	}
 	in.records = r;
 	assert_int_equal(explain_build(&in, &e), 0);
@@ -220,10 +149,10 @@ static void test_turn_without_train(void **state)
 static void test_selected_is_last(void **state)
 {
 	(void)state;
-	struct ckptd_records *r = clinic(1, 8, 5, 0);
-	struct ckptd_criterion c = { .metric = (char *)"val_sensitivity", .mode = CKPTD_MAX };
-	struct ckptd_select sel = { .by = &c, .nby = 1 };
-	struct ckptd_early_stop es = es_val_loss(3);
+	struct ckptd_records *r = tu_clinic07_part(1, 8, 5, 0);
+	struct ckptd_criterion c;
+	struct ckptd_select sel = tu_sel1(&c, "val_sensitivity", CKPTD_MAX, 0);
+	struct ckptd_early_stop es = tu_es_val_loss(3);
 	struct ckptd_explain_in in = {
 		.records = r, .select = &sel, .key_name = "epoch", .selected = 8, .stop = &es,
 	};
@@ -246,12 +175,12 @@ static void test_band_require_unscored(void **state)
 	(void)state;
 	struct ckptd_records *r = records_new();
 	const char *names[] = { "val_loss", "val_sensitivity", "val_specificity" };
-	put(r, 1, 3, names, (const double[]){ 0.500, 0.70, 0.9 });
-	put(r, 2, 3, names, (const double[]){ 0.480, 0.75, 0.9 });
-	put(r, 3, 3, names, (const double[]){ 0.484, 0.82, 0.9 });
-	put(r, 4, 3, names, (const double[]){ 0.482, 0.95, 0.5 });  /* fails require */
-	put(r, 5, 3, names, (const double[]){ 0.485, 0.85, 0.9 });
-	put(r, 6, 3, names, (const double[]){ 0.470, NAN, 0.9 });   /* unscored */
+	tu_put(r, 1, 3, names, (const double[]){ 0.500, 0.70, 0.9 });
+	tu_put(r, 2, 3, names, (const double[]){ 0.480, 0.75, 0.9 });
+	tu_put(r, 3, 3, names, (const double[]){ 0.484, 0.82, 0.9 });
+	tu_put(r, 4, 3, names, (const double[]){ 0.482, 0.95, 0.5 });  /* fails require */
+	tu_put(r, 5, 3, names, (const double[]){ 0.485, 0.85, 0.9 });
+	tu_put(r, 6, 3, names, (const double[]){ 0.470, NAN, 0.9 });   /* unscored */
 	struct ckptd_criterion c[2] = {
 		{ .metric = (char *)"val_loss", .mode = CKPTD_MIN, .tolerance = 0.005 },
 		{ .metric = (char *)"val_sensitivity", .mode = CKPTD_MAX },
@@ -274,7 +203,7 @@ static void test_band_require_unscored(void **state)
 	explain_free(&e);
 
 	/* The last record fails the requirement. */
-	put(r, 7, 3, names, (const double[]){ 0.400, 0.99, 0.6 });
+	tu_put(r, 7, 3, names, (const double[]){ 0.400, 0.99, 0.6 });
 	assert_int_equal(explain_build(&in, &e), 0);
 	assert_true(has(&e, "why not the last epoch (7): it fails the requirement val_specificity >= 0.75 (0.6)"));
 	assert_true(has(&e, "shipping the last epoch (7) instead of 5"));
@@ -287,11 +216,11 @@ static void test_exact_tie_explained(void **state)
 	(void)state;
 	struct ckptd_records *r = records_new();
 	const char *names[] = { "val_acc" };
-	put(r, 1, 1, names, (const double[]){ 0.9 });
-	put(r, 2, 1, names, (const double[]){ 0.9 });
-	put(r, 3, 1, names, (const double[]){ 0.8 });
-	struct ckptd_criterion c = { .metric = (char *)"val_acc", .mode = CKPTD_MAX };
-	struct ckptd_select sel = { .by = &c, .nby = 1 };
+	tu_put(r, 1, 1, names, (const double[]){ 0.9 });
+	tu_put(r, 2, 1, names, (const double[]){ 0.9 });
+	tu_put(r, 3, 1, names, (const double[]){ 0.8 });
+	struct ckptd_criterion c;
+	struct ckptd_select sel = tu_sel1(&c, "val_acc", CKPTD_MAX, 0);
 	struct ckptd_explain_in in = { .records = r, .select = &sel, .key_name = "epoch", .selected = 1 };
 	struct ckptd_explanation e;
 	assert_int_equal(explain_build(&in, &e), 0);
@@ -309,10 +238,10 @@ static void test_exact_tie_explained(void **state)
 static void test_stop_reasons(void **state)
 {
 	(void)state;
-	struct ckptd_records *r = clinic(1, 15, 5, 0);
-	struct ckptd_criterion c = { .metric = (char *)"val_sensitivity", .mode = CKPTD_MAX };
-	struct ckptd_select sel = { .by = &c, .nby = 1 };
-	struct ckptd_early_stop es = es_val_loss(3);
+	struct ckptd_records *r = tu_clinic07();
+	struct ckptd_criterion c;
+	struct ckptd_select sel = tu_sel1(&c, "val_sensitivity", CKPTD_MAX, 0);
+	struct ckptd_early_stop es = tu_es_val_loss(3);
 	es.has_stopping_threshold = true;
 	es.stopping_threshold = 0.49;
 	es.min_delta = 0.001;
@@ -326,14 +255,14 @@ static void test_stop_reasons(void **state)
 	                    "before the selected epoch (8)"));
 	explain_free(&e);
 
-	es = es_val_loss(3);
+	es = tu_es_val_loss(3);
 	es.has_divergence_threshold = true;
 	es.divergence_threshold = 0.7;
 	assert_int_equal(explain_build(&in, &e), 0);
 	assert_true(has(&e, "would have fired after epoch 1: val_loss 0.743 passed the divergence_threshold 0.7"));
 	explain_free(&e);
 
-	es = es_val_loss(3);
+	es = tu_es_val_loss(3);
 	es.metric = (char *)"val_auc";
 	assert_int_equal(explain_build(&in, &e), 0);
 	assert_true(has(&e, "early stopping on val_auc (patience 3) would not have fired: val_auc was never logged"));
@@ -358,7 +287,7 @@ static void test_guess_metrics(void **state)
 	assert_null(t);
 
 	const char *n1[] = { "val/loss", "train/loss_step", "lr" };
-	put(r, 1, 3, n1, (const double[]){ 1, 2, 3 });
+	tu_put(r, 1, 3, n1, (const double[]){ 1, 2, 3 });
 	explain_guess_metrics(r, &sel, &v, &t);
 	assert_string_equal(v, "val/loss");
 	assert_string_equal(t, "train/loss_step");
@@ -372,7 +301,7 @@ static void test_guess_metrics(void **state)
 	 * Keras's train loss. */
 	sel.nby = 1;
 	const char *n2[] = { "val_loss", "loss" };
-	put(r, 2, 2, n2, (const double[]){ 1, 2 });
+	tu_put(r, 2, 2, n2, (const double[]){ 1, 2 });
 	explain_guess_metrics(r, &sel, &v, &t);
 	assert_string_equal(v, "val_loss");
 	assert_string_equal(t, "loss");
@@ -385,9 +314,9 @@ static void test_guess_metrics(void **state)
 static void test_bad_input(void **state)
 {
 	(void)state;
-	struct ckptd_records *r = clinic(1, 3, 5, 0);
-	struct ckptd_criterion c = { .metric = (char *)"val_loss", .mode = CKPTD_MIN };
-	struct ckptd_select sel = { .by = &c, .nby = 1 };
+	struct ckptd_records *r = tu_clinic07_part(1, 3, 5, 0);
+	struct ckptd_criterion c;
+	struct ckptd_select sel = tu_sel1(&c, "val_loss", CKPTD_MIN, 0);
 	struct ckptd_explain_in in = { .records = r, .select = &sel, .selected = 99 };
 	struct ckptd_explanation e;
 	errno = 0;

@@ -1,100 +1,37 @@
 /* test_jsonl.c - the JSON-lines reader: bytes in any split, rows out. */
-#include <stdarg.h>
-#include <stddef.h>
-#include <setjmp.h>
-#include <stdint.h>
-#include <cmocka.h>
-
-#include <inttypes.h>
 #include <math.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
 
 #include "ckptd/jsonl.h"
-#include "ckptd/records.h"
+#include "testutil.h"
 
-/* Exact comparison of doubles with a readable failure. */
-static void check_num(double got, double want, const char *file, int line)
+static int feed_jsonl(void *j, const char *buf, size_t len)
 {
-	if (!(got == want))
-		fail_msg("%s:%d: got %.17g, want %.17g", file, line, got, want);
-}
-#define assert_num(got, want) check_num((got), (want), __FILE__, __LINE__)
-
-struct warns {
-	unsigned n;
-	uint64_t line;
-};
-
-static void count_warn(void *arg, uint64_t line, const char *msg)
-{
-	struct warns *w = arg;
-	assert_non_null(msg);
-	w->n++;
-	w->line = line;
+	return jsonl_feed(j, buf, len);
 }
 
-struct outcome {
-	char *table;
-	struct ckptd_reader_stats st;
-	struct warns w;
-};
-
-static char *dump(const struct ckptd_records *r)
-{
-	char *s = NULL;
-	size_t n = 0;
-	FILE *f = open_memstream(&s, &n);
-	assert_non_null(f);
-	for (size_t i = 0; i < records_count(r); i++) {
-		const struct ckptd_record *rec = records_at(r, i);
-		fprintf(f, "%" PRId64 ":", rec->key);
-		for (size_t id = 0; id < records_nmetrics(r); id++) {
-			double v;
-			if (record_get(rec, (int)id, &v))
-				fprintf(f, " %s=%a", records_metric_name(r, id), v);
-		}
-		fputc('\n', f);
-	}
-	fprintf(f, "resumes %" PRIu32 "\n", records_resumes(r));
-	assert_int_equal(fclose(f), 0);
-	return s;
-}
-
+/* A fresh reader keyed on epoch fed in with the pieces given, then
+ * finished. */
 static void read_pieces(const char *in, size_t len, const size_t *pieces, size_t npieces,
-                        struct outcome *o)
+                        struct tu_outcome *o)
 {
 	memset(o, 0, sizeof *o);
-	struct ckptd_reader_opts opts = { .key_field = "epoch", .warn = count_warn,
+	struct ckptd_reader_opts opts = { .key_field = "epoch", .warn = tu_count_warn,
 	                                  .warn_arg = &o->w };
 	struct ckptd_records *r = records_new();
 	assert_non_null(r);
 	struct ckptd_jsonl *j = jsonl_new(&opts, r);
 	assert_non_null(j);
-	size_t off = 0;
-	for (size_t i = 0; i < npieces; i++) {
-		assert_int_equal(jsonl_feed(j, in + off, pieces[i]), 0);
-		off += pieces[i];
-	}
-	assert_int_equal(off, len);
+	tu_feed_pieces(feed_jsonl, j, in, len, pieces, npieces);
 	assert_int_equal(jsonl_finish(j), 0);
 	o->st = *jsonl_stats(j);
-	o->table = dump(r);
+	o->table = tu_dump(r);
 	jsonl_free(j);
 	records_free(r);
 }
 
-static void assert_same(const struct outcome *a, const struct outcome *b)
-{
-	assert_string_equal(a->table, b->table);
-	assert_memory_equal(&a->st, &b->st, sizeof a->st);
-	assert_int_equal(a->w.n, b->w.n);
-	assert_int_equal(a->w.line, b->w.line);
-}
-
+/* A reader and its table for the tests that look inside. */
 struct fixture {
-	struct warns w;
+	struct tu_warns w;
 	struct ckptd_reader_opts opts;
 	struct ckptd_records *r;
 	struct ckptd_jsonl *j;
@@ -103,7 +40,7 @@ struct fixture {
 static void fx_open(struct fixture *fx, const char *key)
 {
 	memset(fx, 0, sizeof *fx);
-	fx->opts = (struct ckptd_reader_opts){ .key_field = key, .warn = count_warn,
+	fx->opts = (struct ckptd_reader_opts){ .key_field = key, .warn = tu_count_warn,
 	                                       .warn_arg = &fx->w };
 	fx->r = records_new();
 	assert_non_null(fx->r);
@@ -122,22 +59,6 @@ static void fx_close(struct fixture *fx)
 	records_free(fx->r);
 }
 
-static double get(const struct fixture *fx, int64_t key, const char *metric)
-{
-	const struct ckptd_record *rec = records_find(fx->r, key);
-	assert_non_null(rec);
-	double v;
-	assert_true(records_get(fx->r, rec, metric, &v));
-	return v;
-}
-
-static bool has(const struct fixture *fx, int64_t key, const char *metric)
-{
-	const struct ckptd_record *rec = records_find(fx->r, key);
-	double v;
-	return rec && records_get(fx->r, rec, metric, &v);
-}
-
 static void test_values_nested_and_slash_keys(void **state)
 {
 	(void)state;
@@ -146,16 +67,16 @@ static void test_values_nested_and_slash_keys(void **state)
 	fx_feed(&fx, "{\"epoch\": 8, \"val/loss\": 0.481, \"val\": {\"sens\": 0.79, "
 	             "\"deep\": {\"x\": 3}}, \"step\": 799, \"name\": \"cnn\", \"ok\": true, "
 	             "\"lr\": [0.1, 0.2], \"none\": null, \"big\": 12345678901234}\n");
-	assert_num(get(&fx, 8, "val/loss"), 0.481);
-	assert_num(get(&fx, 8, "val.sens"), 0.79);
-	assert_num(get(&fx, 8, "val.deep.x"), 3);
-	assert_num(get(&fx, 8, "step"), 799);
-	assert_num(get(&fx, 8, "big"), 12345678901234.0);
-	assert_false(has(&fx, 8, "epoch"));
-	assert_false(has(&fx, 8, "name"));
-	assert_false(has(&fx, 8, "ok"));
-	assert_false(has(&fx, 8, "lr"));
-	assert_false(has(&fx, 8, "none"));
+	assert_num(tu_get(fx.r, 8, "val/loss"), 0.481);
+	assert_num(tu_get(fx.r, 8, "val.sens"), 0.79);
+	assert_num(tu_get(fx.r, 8, "val.deep.x"), 3);
+	assert_num(tu_get(fx.r, 8, "step"), 799);
+	assert_num(tu_get(fx.r, 8, "big"), 12345678901234.0);
+	assert_false(tu_has(fx.r, 8, "epoch"));
+	assert_false(tu_has(fx.r, 8, "name"));
+	assert_false(tu_has(fx.r, 8, "ok"));
+	assert_false(tu_has(fx.r, 8, "lr"));
+	assert_false(tu_has(fx.r, 8, "none"));
 	assert_int_equal(records_nmetrics(fx.r), 5);
 	const struct ckptd_reader_stats *st = jsonl_stats(fx.j);
 	assert_int_equal(st->rows, 1);
@@ -169,28 +90,26 @@ static void test_python_non_finite_tokens(void **state)
 	struct fixture fx;
 	fx_open(&fx, "epoch");
 	fx_feed(&fx, "{\"epoch\": 1, \"a\": NaN, \"b\": Infinity, \"c\": -Infinity}\n");
-	assert_true(isnan(get(&fx, 1, "a")));
-	assert_true(isinf(get(&fx, 1, "b")) && get(&fx, 1, "b") > 0);
-	assert_true(isinf(get(&fx, 1, "c")) && get(&fx, 1, "c") < 0);
+	assert_true(isnan(tu_get(fx.r, 1, "a")));
+	assert_true(isinf(tu_get(fx.r, 1, "b")) && tu_get(fx.r, 1, "b") > 0);
+	assert_true(isinf(tu_get(fx.r, 1, "c")) && tu_get(fx.r, 1, "c") < 0);
 	fx_close(&fx);
 }
 
 static void test_clinic_as_jsonl(void **state)
 {
 	(void)state;
-	static const double val_loss[] = { 0.743, 0.638, 0.571, 0.528, 0.502, 0.489, 0.483, 0.481,
-	                                   0.486, 0.497, 0.513, 0.534, 0.561, 0.593, 0.628 };
 	struct fixture fx;
 	fx_open(&fx, "epoch");
 	for (int e = 1; e <= 15; e++) {
 		char line[128];
 		snprintf(line, sizeof line, "{\"epoch\": %d, \"step\": %d, \"val_loss\": %.3f}\n",
-		         e, e * 100 - 1, val_loss[e - 1]);
+		         e, e * 100 - 1, tu_clinic07_rows[e - 1][2]);
 		fx_feed(&fx, line);
 	}
 	assert_int_equal(records_count(fx.r), 15);
-	assert_num(get(&fx, 8, "val_loss"), 0.481);
-	assert_num(get(&fx, 15, "val_loss"), 0.628);
+	assert_num(tu_get(fx.r, 8, "val_loss"), 0.481);
+	assert_num(tu_get(fx.r, 15, "val_loss"), 0.628);
 	fx_close(&fx);
 }
 
@@ -213,7 +132,7 @@ static void test_bad_lines_counted(void **state)
 	assert_int_equal(st->lines, 7);
 	assert_int_equal(st->rows, 1);
 	assert_int_equal(records_count(fx.r), 1);
-	assert_num(get(&fx, 4, "v"), 4);
+	assert_num(tu_get(fx.r, 4, "v"), 4);
 	fx_close(&fx);
 }
 
@@ -233,8 +152,8 @@ static void test_key_rules(void **state)
 	             "{\"x\": {\"epoch\": 3}, \"v\": 9}\n"
 	             "{\"epoch\": 9223372036854775807, \"v\": 10}\n");
 	assert_int_equal(records_count(fx.r), 2);
-	assert_num(get(&fx, 8, "v"), 1);
-	assert_num(get(&fx, INT64_MAX, "v"), 10);
+	assert_num(tu_get(fx.r, 8, "v"), 1);
+	assert_num(tu_get(fx.r, INT64_MAX, "v"), 10);
 	assert_int_equal(jsonl_stats(fx.j)->no_key, 8);
 	fx_close(&fx);
 }
@@ -249,7 +168,7 @@ static void test_key_offset(void **state)
 	fx.j = jsonl_new(&fx.opts, fx.r);
 	assert_non_null(fx.j);
 	fx_feed(&fx, "{\"epoch\": 0, \"v\": 1}\n{\"epoch\": 9223372036854775807, \"v\": 2}\n");
-	assert_num(get(&fx, 1, "v"), 1);
+	assert_num(tu_get(fx.r, 1, "v"), 1);
 	assert_int_equal(records_count(fx.r), 1);
 	assert_int_equal(jsonl_stats(fx.j)->no_key, 1);
 	fx_close(&fx);
@@ -261,8 +180,8 @@ static void test_crlf_and_bom(void **state)
 	struct fixture fx;
 	fx_open(&fx, "epoch");
 	fx_feed(&fx, "\xEF\xBB\xBF{\"epoch\": 1, \"v\": 1}\r\n\r\n{\"epoch\": 2, \"v\": 2}\r\n");
-	assert_num(get(&fx, 1, "v"), 1);
-	assert_num(get(&fx, 2, "v"), 2);
+	assert_num(tu_get(fx.r, 1, "v"), 1);
+	assert_num(tu_get(fx.r, 2, "v"), 2);
 	assert_int_equal(jsonl_stats(fx.j)->bad_lines, 0);
 	/* Only at the start: later a BOM spoils its line. */
 	fx_feed(&fx, "\xEF\xBB\xBF{\"epoch\": 3}\n");
@@ -293,7 +212,7 @@ static void test_long_line_skipped_once(void **state)
 	assert_int_equal(fx.w.line, 3);
 	assert_int_equal(jsonl_stats(fx.j)->long_lines, 2);
 	assert_null(records_find(fx.r, 2));
-	assert_num(get(&fx, 3, "v"), 3);
+	assert_num(tu_get(fx.r, 3, "v"), 3);
 	fx_close(&fx);
 	free(line);
 }
@@ -324,7 +243,7 @@ static void test_partial_line_waits_for_finish(void **state)
 	fx_feed(&fx, "5}");
 	assert_int_equal(records_count(fx.r), 1);
 	assert_int_equal(jsonl_finish(fx.j), 0);
-	assert_num(get(&fx, 2, "v"), 0.55);
+	assert_num(tu_get(fx.r, 2, "v"), 0.55);
 	fx_close(&fx);
 }
 
@@ -349,7 +268,7 @@ static void test_reset_restarts_stream(void **state)
 	jsonl_reset(fx.j);
 	assert_int_equal(jsonl_stats(fx.j)->rows, 0);
 	fx_feed(&fx, "\xEF\xBB\xBF{\"epoch\": 2, \"v\": 20}\n");
-	assert_num(get(&fx, 2, "v"), 20);
+	assert_num(tu_get(fx.r, 2, "v"), 20);
 	assert_int_equal(jsonl_stats(fx.j)->bad_lines, 0);
 	assert_int_equal(jsonl_stats(fx.j)->rows, 1);
 	fx_close(&fx);
@@ -364,7 +283,7 @@ static void test_key_going_back(void **state)
 	             "{\"step\": 100, \"v\": 10}\n{\"step\": 200, \"w\": 3}\n");
 	assert_int_equal(jsonl_stats(fx.j)->rows, 4);
 	assert_int_equal(records_resumes(fx.r), 1);
-	assert_num(get(&fx, 100, "v"), 10);
+	assert_num(tu_get(fx.r, 100, "v"), 10);
 	fx_close(&fx);
 }
 
@@ -380,35 +299,12 @@ static void test_every_split_point(void **state)
 {
 	(void)state;
 	size_t len = sizeof tricky - 1;
-	struct outcome whole, o;
+	struct tu_outcome whole;
 	read_pieces(tricky, len, &len, 1, &whole);
 	assert_int_equal(whole.st.rows, 4);
 	assert_int_equal(whole.st.bad_lines, 1);
-	for (size_t i = 0; i <= len; i++) {
-		for (size_t k = i; k <= len; k++) {
-			size_t pieces[3] = { i, k - i, len - k };
-			read_pieces(tricky, len, pieces, 3, &o);
-			assert_same(&whole, &o);
-			free(o.table);
-		}
-	}
-	size_t *ones = malloc(len * sizeof *ones);
-	assert_non_null(ones);
-	for (size_t i = 0; i < len; i++)
-		ones[i] = 1;
-	read_pieces(tricky, len, ones, len, &o);
-	assert_same(&whole, &o);
-	free(o.table);
-	free(ones);
+	tu_check_every_split(read_pieces, tricky, len, &whole);
 	free(whole.table);
-}
-
-static uint64_t next_rand(uint64_t *s)
-{
-	*s ^= *s << 13;
-	*s ^= *s >> 7;
-	*s ^= *s << 17;
-	return *s;
 }
 
 static void test_random_splits(void **state)
@@ -431,28 +327,11 @@ static void test_random_splits(void **state)
 	}
 	fputs("{\"epoch\": 9999, \"v\": 1}", f);
 	assert_int_equal(fclose(f), 0);
-	struct outcome whole, o;
+	struct tu_outcome whole;
 	read_pieces(s, len, &len, 1, &whole);
 	assert_int_equal(whole.st.long_lines, 1);
 	assert_int_equal(whole.st.rows, 3001);
-	uint64_t seed = 0x2545F4914F6CDD1Du;
-	size_t *pieces = malloc(len * sizeof *pieces);
-	assert_non_null(pieces);
-	for (int round = 0; round < 30; round++) {
-		size_t n = 0, off = 0;
-		size_t max = round % 3 == 0 ? 7 : round % 3 == 1 ? 300 : 70000;
-		while (off < len) {
-			size_t p = 1 + next_rand(&seed) % max;
-			if (p > len - off)
-				p = len - off;
-			pieces[n++] = p;
-			off += p;
-		}
-		read_pieces(s, len, pieces, n, &o);
-		assert_same(&whole, &o);
-		free(o.table);
-	}
-	free(pieces);
+	tu_check_random_splits(read_pieces, s, len, &whole, 30, 0x2545F4914F6CDD1Du);
 	free(whole.table);
 	free(s);
 }

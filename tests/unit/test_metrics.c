@@ -1,77 +1,18 @@
 /* test_metrics.c - the front for every log: format by name, zstd in front
  * of the reader, whole-file reads. */
-#include <stdarg.h>
-#include <stddef.h>
-#include <setjmp.h>
-#include <stdint.h>
-#include <cmocka.h>
-
 #include <errno.h>
-#include <inttypes.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
 #include <unistd.h>
 
 #include <zstd.h>
 
 #include "ckptd/metrics.h"
-#include "ckptd/records.h"
-
-static const char clinic_csv[] =
-	"epoch,train_loss,val_loss,val_accuracy,val_sensitivity,val_specificity\n"
-	"1,0.891,0.743,0.682,0.540,0.721\n"
-	"2,0.724,0.638,0.721,0.610,0.751\n"
-	"3,0.612,0.571,0.754,0.670,0.777\n"
-	"4,0.523,0.528,0.778,0.720,0.794\n"
-	"5,0.451,0.502,0.791,0.750,0.802\n"
-	"6,0.389,0.489,0.798,0.770,0.806\n"
-	"7,0.334,0.483,0.803,0.780,0.809\n"
-	"8,0.287,0.481,0.805,0.790,0.809\n"
-	"9,0.244,0.486,0.804,0.785,0.810\n"
-	"10,0.208,0.497,0.801,0.780,0.808\n"
-	"11,0.175,0.513,0.796,0.770,0.806\n"
-	"12,0.147,0.534,0.789,0.755,0.802\n"
-	"13,0.122,0.561,0.782,0.740,0.793\n"
-	"14,0.101,0.593,0.774,0.725,0.787\n"
-	"15,0.084,0.628,0.765,0.710,0.780\n";
+#include "testutil.h"
 
 static const struct ckptd_reader_opts epoch_opts = { .key_field = "epoch" };
 
-static void check_num(double got, double want, const char *file, int line)
+static int feed_metrics(void *m, const char *buf, size_t len)
 {
-	if (!(got == want))
-		fail_msg("%s:%d: got %.17g, want %.17g", file, line, got, want);
-}
-#define assert_num(got, want) check_num((got), (want), __FILE__, __LINE__)
-
-static double get(const struct ckptd_records *r, int64_t key, const char *metric)
-{
-	const struct ckptd_record *rec = records_find(r, key);
-	assert_non_null(rec);
-	double v;
-	assert_true(records_get(r, rec, metric, &v));
-	return v;
-}
-
-static char *dump(const struct ckptd_records *r)
-{
-	char *s = NULL;
-	size_t n = 0;
-	FILE *f = open_memstream(&s, &n);
-	assert_non_null(f);
-	for (size_t i = 0; i < records_count(r); i++) {
-		const struct ckptd_record *rec = records_at(r, i);
-		fprintf(f, "%" PRId64 ":", rec->key);
-		for (size_t id = 0; id < records_nmetrics(r); id++) {
-			double v;
-			if (record_get(rec, (int)id, &v))
-				fprintf(f, " %s=%a", records_metric_name(r, id), v);
-		}
-		fputc('\n', f);
-	}
-	assert_int_equal(fclose(f), 0);
-	return s;
+	return metrics_feed(m, buf, len);
 }
 
 /* src compressed as one frame with a checksum, as the zstd tool writes
@@ -90,25 +31,28 @@ static char *compress(const char *src, size_t srclen, size_t *len)
 	return z;
 }
 
-static uint64_t next_rand(uint64_t *s)
+/* clinic07 compressed; *len is its size. */
+static char *compress_clinic(size_t *len)
 {
-	*s ^= *s << 13;
-	*s ^= *s >> 7;
-	*s ^= *s << 17;
-	return *s;
+	return compress(tu_clinic07_csv, sizeof tu_clinic07_csv - 1, len);
 }
 
-/* Feed buf in random pieces of at most max bytes. */
-static void feed_random(struct ckptd_metrics *m, const char *buf, size_t len, size_t max,
-                        uint64_t *seed)
+/* A fresh table and a reader of fmt (zstd in front when zst) into it. */
+static struct ckptd_metrics *open_metrics(enum ckptd_format fmt, bool zst,
+                                          const struct ckptd_reader_opts *o,
+                                          struct ckptd_records **r)
 {
-	for (size_t off = 0; off < len;) {
-		size_t p = 1 + next_rand(seed) % max;
-		if (p > len - off)
-			p = len - off;
-		assert_int_equal(metrics_feed(m, buf + off, p), 0);
-		off += p;
-	}
+	*r = records_new();
+	assert_non_null(*r);
+	struct ckptd_metrics *m = metrics_new(fmt, zst, o, *r);
+	assert_non_null(m);
+	return m;
+}
+
+static void close_metrics(struct ckptd_metrics *m, struct ckptd_records *r)
+{
+	metrics_free(m);
+	records_free(r);
 }
 
 static void test_format_from_name(void **state)
@@ -160,65 +104,54 @@ static void test_new_rejects_auto(void **state)
 static void test_tsv_sets_delimiter(void **state)
 {
 	(void)state;
-	struct ckptd_records *r = records_new();
-	assert_non_null(r);
 	struct ckptd_reader_opts o = epoch_opts;
 	o.delim = ',';   /* the format decides */
-	struct ckptd_metrics *m = metrics_new(CKPTD_FMT_TSV, false, &o, r);
-	assert_non_null(m);
+	struct ckptd_records *r;
+	struct ckptd_metrics *m = open_metrics(CKPTD_FMT_TSV, false, &o, &r);
 	const char *in = "epoch\tval_loss\n1\t0.5\n";
 	assert_int_equal(metrics_feed(m, in, strlen(in)), 0);
 	assert_int_equal(metrics_finish(m), 0);
-	assert_num(get(r, 1, "val_loss"), 0.5);
+	assert_num(tu_get(r, 1, "val_loss"), 0.5);
 	assert_int_equal(metrics_stats(m)->rows, 1);
-	metrics_free(m);
-	records_free(r);
+	close_metrics(m, r);
 }
 
 static void test_jsonl_dispatch(void **state)
 {
 	(void)state;
-	struct ckptd_records *r = records_new();
-	assert_non_null(r);
-	struct ckptd_metrics *m = metrics_new(CKPTD_FMT_JSONL, false, &epoch_opts, r);
-	assert_non_null(m);
+	struct ckptd_records *r;
+	struct ckptd_metrics *m = open_metrics(CKPTD_FMT_JSONL, false, &epoch_opts, &r);
 	const char *in = "{\"epoch\": 3, \"val/loss\": NaN}\n{\"epoch\": 4";
 	assert_int_equal(metrics_feed(m, in, strlen(in)), 0);
 	assert_int_equal(metrics_finish(m), 0);
 	assert_int_equal(records_count(r), 1);
 	assert_int_equal(metrics_stats(m)->bad_lines, 1);
-	metrics_free(m);
-	records_free(r);
+	close_metrics(m, r);
 }
 
 static void test_zstd_random_splits(void **state)
 {
 	(void)state;
 	size_t zlen;
-	char *z = compress(clinic_csv, sizeof clinic_csv - 1, &zlen);
-	struct ckptd_records *plain = records_new();
-	assert_non_null(plain);
-	struct ckptd_metrics *m = metrics_new(CKPTD_FMT_CSV, false, &epoch_opts, plain);
-	assert_non_null(m);
-	assert_int_equal(metrics_feed(m, clinic_csv, sizeof clinic_csv - 1), 0);
+	char *z = compress_clinic(&zlen);
+	struct ckptd_records *plain;
+	struct ckptd_metrics *m = open_metrics(CKPTD_FMT_CSV, false, &epoch_opts, &plain);
+	assert_int_equal(metrics_feed(m, tu_clinic07_csv, sizeof tu_clinic07_csv - 1), 0);
 	metrics_free(m);
-	char *want = dump(plain);
+	char *want = tu_dump(plain);
 	records_free(plain);
 
 	uint64_t seed = 42;
 	for (int round = 0; round < 50; round++) {
-		struct ckptd_records *r = records_new();
-		assert_non_null(r);
-		m = metrics_new(CKPTD_FMT_CSV, true, &epoch_opts, r);
-		assert_non_null(m);
-		feed_random(m, z, zlen, round < 25 ? 3 : 64, &seed);
+		struct ckptd_records *r;
+		m = open_metrics(CKPTD_FMT_CSV, true, &epoch_opts, &r);
+		tu_feed_random(feed_metrics, m, z, zlen, round < 25 ? 3 : 64, &seed);
 		assert_int_equal(metrics_finish(m), 0);
-		char *got = dump(r);
+		char *got = tu_dump(r);
 		assert_string_equal(got, want);
-		assert_num(get(r, 8, "val_sensitivity"), 0.790);
+		assert_num(tu_get(r, 8, "val_sensitivity"), 0.790);
 		free(got);
-		metrics_free(m);
-		records_free(r);
+		close_metrics(m, r);
 	}
 	free(want);
 	free(z);
@@ -244,18 +177,15 @@ static void test_zstd_large_and_concatenated_frames(void **state)
 	memcpy(z, z1, z1len);
 	memcpy(z + z1len, z2, z2len);
 
-	struct ckptd_records *r = records_new();
-	assert_non_null(r);
-	struct ckptd_metrics *m = metrics_new(CKPTD_FMT_JSONL, true, &epoch_opts, r);
-	assert_non_null(m);
+	struct ckptd_records *r;
+	struct ckptd_metrics *m = open_metrics(CKPTD_FMT_JSONL, true, &epoch_opts, &r);
 	uint64_t seed = 7;
-	feed_random(m, z, z1len + z2len, 5000, &seed);
+	tu_feed_random(feed_metrics, m, z, z1len + z2len, 5000, &seed);
 	assert_int_equal(metrics_finish(m), 0);
 	assert_int_equal(records_count(r), 20000);
-	assert_num(get(r, 19999, "loss"), 19999.5);
+	assert_num(tu_get(r, 19999, "loss"), 19999.5);
 	assert_int_equal(metrics_stats(m)->bad_lines, 0);
-	metrics_free(m);
-	records_free(r);
+	close_metrics(m, r);
 	free(z);
 	free(z1);
 	free(z2);
@@ -266,11 +196,9 @@ static void test_zstd_corrupt_stream(void **state)
 {
 	(void)state;
 	size_t zlen;
-	char *z = compress(clinic_csv, sizeof clinic_csv - 1, &zlen);
-	struct ckptd_records *r = records_new();
-	assert_non_null(r);
-	struct ckptd_metrics *m = metrics_new(CKPTD_FMT_CSV, true, &epoch_opts, r);
-	assert_non_null(m);
+	char *z = compress_clinic(&zlen);
+	struct ckptd_records *r;
+	struct ckptd_metrics *m = open_metrics(CKPTD_FMT_CSV, true, &epoch_opts, &r);
 
 	static const char junk[] = "epoch,val_loss\n1,0.5\n";   /* not zstd at all */
 	errno = 0;
@@ -297,8 +225,7 @@ static void test_zstd_corrupt_stream(void **state)
 		rc = metrics_finish(m);
 	assert_int_equal(rc, -1);
 	assert_int_equal(errno, EBADMSG);
-	metrics_free(m);
-	records_free(r);
+	close_metrics(m, r);
 	free(z);
 }
 
@@ -306,17 +233,14 @@ static void test_zstd_truncated_frame(void **state)
 {
 	(void)state;
 	size_t zlen;
-	char *z = compress(clinic_csv, sizeof clinic_csv - 1, &zlen);
-	struct ckptd_records *r = records_new();
-	assert_non_null(r);
-	struct ckptd_metrics *m = metrics_new(CKPTD_FMT_CSV, true, &epoch_opts, r);
-	assert_non_null(m);
+	char *z = compress_clinic(&zlen);
+	struct ckptd_records *r;
+	struct ckptd_metrics *m = open_metrics(CKPTD_FMT_CSV, true, &epoch_opts, &r);
 	assert_int_equal(metrics_feed(m, z, zlen - 3), 0);   /* a writer mid-frame */
 	errno = 0;
 	assert_int_equal(metrics_finish(m), -1);
 	assert_int_equal(errno, EBADMSG);
-	metrics_free(m);
-	records_free(r);
+	close_metrics(m, r);
 	free(z);
 }
 
@@ -335,13 +259,13 @@ static char *temp_file(const char *suffix, const char *data, size_t len)
 static void test_read_file_csv(void **state)
 {
 	(void)state;
-	char *path = temp_file(".csv", clinic_csv, sizeof clinic_csv - 2);   /* no last \n */
+	char *path = temp_file(".csv", tu_clinic07_csv, sizeof tu_clinic07_csv - 2);   /* no last \n */
 	struct ckptd_records *r = records_new();
 	assert_non_null(r);
 	struct ckptd_reader_stats st;
 	assert_int_equal(metrics_read_file(path, CKPTD_FMT_AUTO, &epoch_opts, r, &st), 0);
 	assert_int_equal(records_count(r), 15);
-	assert_num(get(r, 15, "val_loss"), 0.628);
+	assert_num(tu_get(r, 15, "val_loss"), 0.628);
 	assert_int_equal(st.rows, 15);
 	assert_int_equal(unlink(path), 0);
 	free(path);
@@ -358,7 +282,7 @@ static void test_read_file_jsonl_zst(void **state)
 	struct ckptd_records *r = records_new();
 	assert_non_null(r);
 	assert_int_equal(metrics_read_file(path, CKPTD_FMT_AUTO, &epoch_opts, r, NULL), 0);
-	assert_num(get(r, 2, "val.loss"), 0.6);
+	assert_num(tu_get(r, 2, "val.loss"), 0.6);
 	assert_int_equal(unlink(path), 0);
 	free(path);
 	free(z);
@@ -368,7 +292,7 @@ static void test_read_file_jsonl_zst(void **state)
 static void test_read_file_unknown_name_is_csv(void **state)
 {
 	(void)state;
-	char *path = temp_file(".log", clinic_csv, sizeof clinic_csv - 1);
+	char *path = temp_file(".log", tu_clinic07_csv, sizeof tu_clinic07_csv - 1);
 	struct ckptd_records *r = records_new();
 	assert_non_null(r);
 	assert_int_equal(metrics_read_file(path, CKPTD_FMT_AUTO, &epoch_opts, r, NULL), 0);

@@ -2,71 +2,12 @@
  * validation turn, on the clinic07 worked example and small made-up
  * tables. */
 #include <math.h>
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
 
-#include <cmocka.h>
-
-#include "ckptd/policy.h"
-#include "ckptd/records.h"
-
-/* ../shared/fixtures/clinic07.csv */
-static const char *const clinic_names[] = {
-	"train_loss", "val_loss", "val_accuracy", "val_sensitivity", "val_specificity",
-};
-static const double clinic_rows[15][6] = {
-	{1, 0.891, 0.743, 0.682, 0.540, 0.721},
-	{2, 0.724, 0.638, 0.721, 0.610, 0.751},
-	{3, 0.612, 0.571, 0.754, 0.670, 0.777},
-	{4, 0.523, 0.528, 0.778, 0.720, 0.794},
-	{5, 0.451, 0.502, 0.791, 0.750, 0.802},
-	{6, 0.389, 0.489, 0.798, 0.770, 0.806},
-	{7, 0.334, 0.483, 0.803, 0.780, 0.809},
-	{8, 0.287, 0.481, 0.805, 0.790, 0.809},
-	{9, 0.244, 0.486, 0.804, 0.785, 0.810},
-	{10, 0.208, 0.497, 0.801, 0.780, 0.808},
-	{11, 0.175, 0.513, 0.796, 0.770, 0.806},
-	{12, 0.147, 0.534, 0.789, 0.755, 0.802},
-	{13, 0.122, 0.561, 0.782, 0.740, 0.793},
-	{14, 0.101, 0.593, 0.774, 0.725, 0.787},
-	{15, 0.084, 0.628, 0.765, 0.710, 0.780},
-};
-
-/* Merge one row of n named values. */
-static void put(struct ckptd_records *r, int64_t key, size_t n, const char *const *names, const double *vals)
-{
-	struct ckptd_field f[8];
-	assert_true(n <= 8);
-	for (size_t i = 0; i < n; i++) {
-		f[i].name = names[i];
-		f[i].name_len = strlen(names[i]);
-		f[i].value = vals[i];
-	}
-	assert_int_equal(records_put_row(r, key, f, n), 0);
-}
-
-static void put1(struct ckptd_records *r, int64_t key, const char *name, double v)
-{
-	put(r, key, 1, &name, &v);
-}
-
-static struct ckptd_records *clinic07(void)
-{
-	struct ckptd_records *r = records_new();
-	assert_non_null(r);
-	for (size_t i = 0; i < 15; i++)
-		put(r, (int64_t)clinic_rows[i][0], 5, clinic_names, &clinic_rows[i][1]);
-	return r;
-}
+#include "testutil.h"
 
 static int setup_clinic(void **state)
 {
-	*state = clinic07();
+	*state = tu_clinic07();
 	return 0;
 }
 
@@ -76,20 +17,38 @@ static int teardown_records(void **state)
 	return 0;
 }
 
-static struct ckptd_select sel1(struct ckptd_criterion *c, const char *metric, enum ckptd_mode m, double tol)
+/* The key s selects in r (among cands when ncands > 0); there must be one. */
+static int64_t selected(const struct ckptd_records *r, const struct ckptd_select *s,
+                        const int64_t *cands, size_t ncands)
 {
-	c->metric = (char *)metric;
-	c->mode = m;
-	c->tolerance = tol;
-	return (struct ckptd_select){ .by = c, .nby = 1 };
+	int64_t k = -1;
+	assert_true(policy_select(r, s, cands, ncands, &k));
+	return k;
 }
 
-static struct ckptd_early_stop es_val_loss(int64_t patience)
+/* Ranking r by s with room for room keys gives exactly want[0..nwant). */
+static void check_rank(const struct ckptd_records *r, const struct ckptd_select *s,
+                       const int64_t *cands, size_t ncands, size_t room,
+                       const int64_t *want, size_t nwant)
 {
-	return (struct ckptd_early_stop){
-		.enabled = true, .metric = (char *)"val_loss", .mode = CKPTD_MIN,
-		.patience = patience, .check_finite = true,
-	};
+	int64_t *out = calloc(room ? room : 1, sizeof *out);
+	assert_non_null(out);
+	assert_int_equal(policy_rank(r, s, cands, ncands, out, room), nwant);
+	for (size_t i = 0; i < nwant; i++)
+		assert_int_equal(out[i], want[i]);
+	free(out);
+}
+#define expect_rank(r, s, cands, ncands, room, ...)                                   \
+	check_rank((r), (s), (cands), (ncands), (room), (const int64_t[]){ __VA_ARGS__ }, \
+	           sizeof((const int64_t[]){ __VA_ARGS__ }) / sizeof(int64_t))
+
+/* Early stopping on r must fire; where it stops.  *res has the rest. */
+static int64_t fires_at(const struct ckptd_records *r, const struct ckptd_early_stop *es,
+                        struct ckptd_stop_result *res)
+{
+	policy_early_stop(r, es, res);
+	assert_true(res->fired);
+	return res->stop_at;
 }
 
 /* ---- selection ---- */
@@ -114,23 +73,18 @@ static void test_better_within(void **state)
 static void test_clinic_by_sensitivity(void **state)
 {
 	struct ckptd_criterion c;
-	struct ckptd_select s = sel1(&c, "val_sensitivity", CKPTD_MAX, 0);
-	int64_t k = -1;
-	assert_true(policy_select(*state, &s, NULL, 0, &k));
-	assert_int_equal(k, 8);
+	struct ckptd_select s = tu_sel1(&c, "val_sensitivity", CKPTD_MAX, 0);
+	assert_int_equal(selected(*state, &s, NULL, 0), 8);
 }
 
 static void test_clinic_by_val_loss(void **state)
 {
 	struct ckptd_criterion c;
-	struct ckptd_select s = sel1(&c, "val_loss", CKPTD_MIN, 0);
-	int64_t k = -1;
-	assert_true(policy_select(*state, &s, NULL, 0, &k));
-	assert_int_equal(k, 8);
+	struct ckptd_select s = tu_sel1(&c, "val_loss", CKPTD_MIN, 0);
+	assert_int_equal(selected(*state, &s, NULL, 0), 8);
 	/* Never on training loss: that would have been the last epoch. */
-	s = sel1(&c, "train_loss", CKPTD_MIN, 0);
-	assert_true(policy_select(*state, &s, NULL, 0, &k));
-	assert_int_equal(k, 15);
+	s = tu_sel1(&c, "train_loss", CKPTD_MIN, 0);
+	assert_int_equal(selected(*state, &s, NULL, 0), 15);
 	const struct ckptd_records *r = *state;
 	assert_int_equal(records_at(r, records_count(r) - 1)->key, 15);
 }
@@ -138,34 +92,30 @@ static void test_clinic_by_val_loss(void **state)
 static void test_non_finite_never_selected(void **state)
 {
 	(void)state;
-	struct ckptd_records *r = clinic07();
+	struct ckptd_records *r = tu_clinic07();
 	const char *names[] = { "val_loss", "val_sensitivity" };
 	/* Epoch 16: the best raw sensitivity but val_loss NaN; epoch 17:
 	 * val_loss -inf (the "lowest" raw value); epoch 18: sensitivity NaN. */
-	put(r, 16, 2, names, (const double[]){ NAN, 0.99 });
-	put(r, 17, 2, names, (const double[]){ -INFINITY, 0.2 });
-	put(r, 18, 2, names, (const double[]){ 0.1, NAN });
+	tu_put(r, 16, 2, names, (const double[]){ NAN, 0.99 });
+	tu_put(r, 17, 2, names, (const double[]){ -INFINITY, 0.2 });
+	tu_put(r, 18, 2, names, (const double[]){ 0.1, NAN });
 	struct ckptd_criterion c[2] = {
 		{ .metric = (char *)"val_sensitivity", .mode = CKPTD_MAX },
 		{ .metric = (char *)"val_loss", .mode = CKPTD_MIN },
 	};
 	struct ckptd_select s = { .by = c, .nby = 2 };
-	int64_t k = -1;
-	assert_true(policy_select(r, &s, NULL, 0, &k));
-	assert_int_equal(k, 8);
+	assert_int_equal(selected(r, &s, NULL, 0), 8);
 	assert_false(policy_scored(r, records_find(r, 16), &s));
 	assert_false(policy_scored(r, records_find(r, 17), &s));
 	assert_true(policy_scored(r, records_find(r, 8), &s));
 
 	struct ckptd_criterion one;
-	s = sel1(&one, "val_loss", CKPTD_MIN, 0);
-	assert_true(policy_select(r, &s, NULL, 0, &k));
-	assert_int_equal(k, 18);  /* 0.1: finite and lowest */
-	s = sel1(&one, "val_sensitivity", CKPTD_MAX, 0);
-	assert_true(policy_select(r, &s, NULL, 0, &k));
-	assert_int_equal(k, 16);  /* logged and finite: 0.99 wins on its own metric */
-	s = sel1(&one, "val_sensitivity", CKPTD_MAX, 0);
-	int64_t only[] = { 18 };
+	s = tu_sel1(&one, "val_loss", CKPTD_MIN, 0);
+	assert_int_equal(selected(r, &s, NULL, 0), 18);  /* 0.1: finite and lowest */
+	s = tu_sel1(&one, "val_sensitivity", CKPTD_MAX, 0);
+	assert_int_equal(selected(r, &s, NULL, 0), 16);  /* logged and finite: 0.99 wins on its own metric */
+	s = tu_sel1(&one, "val_sensitivity", CKPTD_MAX, 0);
+	int64_t only[] = { 18 }, k = -1;
 	assert_false(policy_select(r, &s, only, 1, &k));
 	records_free(r);
 }
@@ -173,26 +123,24 @@ static void test_non_finite_never_selected(void **state)
 static void test_require_excludes(void **state)
 {
 	struct ckptd_criterion c;
-	struct ckptd_select s = sel1(&c, "val_sensitivity", CKPTD_MAX, 0);
+	struct ckptd_select s = tu_sel1(&c, "val_sensitivity", CKPTD_MAX, 0);
 	struct ckptd_bound b = { .metric = (char *)"val_specificity", .has_min = true, .min = 0.81 };
 	s.require = &b;
 	s.nrequire = 1;
-	int64_t k = -1;
-	assert_true(policy_select(*state, &s, NULL, 0, &k));
-	assert_int_equal(k, 9);   /* the only epoch with specificity >= 0.81 */
+	assert_int_equal(selected(*state, &s, NULL, 0), 9);   /* the only epoch with specificity >= 0.81 */
 	assert_false(policy_meets(*state, records_find(*state, 8), &s));
 	assert_true(policy_meets(*state, records_find(*state, 9), &s));
 
 	/* Inclusive bounds, and a max bound. */
 	b = (struct ckptd_bound){ .metric = (char *)"val_loss", .has_max = true, .max = 0.486 };
-	s = sel1(&c, "val_accuracy", CKPTD_MIN, 0);
+	s = tu_sel1(&c, "val_accuracy", CKPTD_MIN, 0);
 	s.require = &b;
 	s.nrequire = 1;
-	assert_true(policy_select(*state, &s, NULL, 0, &k));
-	assert_int_equal(k, 7);   /* 7, 8, 9 qualify; lowest accuracy is 7 (0.803) */
+	assert_int_equal(selected(*state, &s, NULL, 0), 7);   /* 7, 8, 9 qualify; lowest accuracy is 7 (0.803) */
 
 	/* A bound on a metric never logged excludes everything. */
 	b = (struct ckptd_bound){ .metric = (char *)"val_auc", .has_min = true, .min = 0 };
+	int64_t k = -1;
 	assert_false(policy_select(*state, &s, NULL, 0, &k));
 	int64_t out[3];
 	assert_int_equal(policy_rank(*state, &s, NULL, 0, out, 3), 0);
@@ -203,17 +151,15 @@ static void test_require_non_finite_fails(void **state)
 	(void)state;
 	struct ckptd_records *r = records_new();
 	const char *names[] = { "val_loss", "val_spec" };
-	put(r, 1, 2, names, (const double[]){ 0.3, NAN });
-	put(r, 2, 2, names, (const double[]){ 0.4, 0.9 });
-	put(r, 3, 1, names, (const double[]){ 0.2 });
+	tu_put(r, 1, 2, names, (const double[]){ 0.3, NAN });
+	tu_put(r, 2, 2, names, (const double[]){ 0.4, 0.9 });
+	tu_put(r, 3, 1, names, (const double[]){ 0.2 });
 	struct ckptd_criterion c;
-	struct ckptd_select s = sel1(&c, "val_loss", CKPTD_MIN, 0);
+	struct ckptd_select s = tu_sel1(&c, "val_loss", CKPTD_MIN, 0);
 	struct ckptd_bound b = { .metric = (char *)"val_spec", .has_max = true, .max = 1 };
 	s.require = &b;
 	s.nrequire = 1;
-	int64_t k = -1;
-	assert_true(policy_select(r, &s, NULL, 0, &k));
-	assert_int_equal(k, 2);
+	assert_int_equal(selected(r, &s, NULL, 0), 2);
 	records_free(r);
 }
 
@@ -224,32 +170,25 @@ static void test_tolerance_band(void **state)
 	(void)state;
 	struct ckptd_records *r = records_new();
 	const char *names[] = { "val_loss", "val_sensitivity" };
-	put(r, 1, 2, names, (const double[]){ 0.500, 0.70 });
-	put(r, 2, 2, names, (const double[]){ 0.480, 0.75 });  /* best loss */
-	put(r, 3, 2, names, (const double[]){ 0.484, 0.82 });
-	put(r, 4, 2, names, (const double[]){ 0.4851, 0.95 }); /* just outside the band */
-	put(r, 5, 2, names, (const double[]){ 0.485, 0.85 });  /* on the edge: inside */
-	put(r, 6, 2, names, (const double[]){ 0.490, 0.99 });
+	tu_put(r, 1, 2, names, (const double[]){ 0.500, 0.70 });
+	tu_put(r, 2, 2, names, (const double[]){ 0.480, 0.75 });  /* best loss */
+	tu_put(r, 3, 2, names, (const double[]){ 0.484, 0.82 });
+	tu_put(r, 4, 2, names, (const double[]){ 0.4851, 0.95 }); /* just outside the band */
+	tu_put(r, 5, 2, names, (const double[]){ 0.485, 0.85 });  /* on the edge: inside */
+	tu_put(r, 6, 2, names, (const double[]){ 0.490, 0.99 });
 	struct ckptd_criterion c[2] = {
 		{ .metric = (char *)"val_loss", .mode = CKPTD_MIN, .tolerance = 0.005 },
 		{ .metric = (char *)"val_sensitivity", .mode = CKPTD_MAX },
 	};
 	struct ckptd_select s = { .by = c, .nby = 2 };
-	int64_t out[6];
-	assert_int_equal(policy_rank(r, &s, NULL, 0, out, 6), 6);
-	assert_int_equal(out[0], 5);
-	/* Then the band around the best of what is left (2: 0.480). */
-	assert_int_equal(out[1], 3);
-	assert_int_equal(out[2], 2);
-	/* Left: 1 (0.500), 4 (0.4851), 6 (0.490): band 0.4851..0.4901 -> 6. */
-	assert_int_equal(out[3], 6);
-	assert_int_equal(out[4], 4);
-	assert_int_equal(out[5], 1);
+	/* 5 first; then the band around the best of what is left (2: 0.480)
+	 * gives 3, 2; left: 1 (0.500), 4 (0.4851), 6 (0.490): band
+	 * 0.4851..0.4901 gives 6, 4; then 1. */
+	expect_rank(r, &s, NULL, 0, 6, 5, 3, 2, 6, 4, 1);
 
 	/* Without tolerance the first criterion decides alone. */
 	c[0].tolerance = 0;
-	assert_true(policy_select(r, &s, NULL, 0, &out[0]));
-	assert_int_equal(out[0], 2);
+	assert_int_equal(selected(r, &s, NULL, 0), 2);
 	records_free(r);
 }
 
@@ -258,41 +197,30 @@ static void test_exact_ties_earliest(void **state)
 	(void)state;
 	struct ckptd_records *r = records_new();
 	/* Inserted out of order: the earliest key still wins. */
-	put1(r, 30, "val_acc", 0.9);
-	put1(r, 10, "val_acc", 0.9);
-	put1(r, 20, "val_acc", 0.9);
-	put1(r, 5, "val_acc", 0.8);
+	tu_put1(r, 30, "val_acc", 0.9);
+	tu_put1(r, 10, "val_acc", 0.9);
+	tu_put1(r, 20, "val_acc", 0.9);
+	tu_put1(r, 5, "val_acc", 0.8);
 	struct ckptd_criterion c;
-	struct ckptd_select s = sel1(&c, "val_acc", CKPTD_MAX, 0);
-	int64_t out[4];
-	assert_int_equal(policy_rank(r, &s, NULL, 0, out, 4), 4);
-	assert_int_equal(out[0], 10);
-	assert_int_equal(out[1], 20);
-	assert_int_equal(out[2], 30);
-	assert_int_equal(out[3], 5);
+	struct ckptd_select s = tu_sel1(&c, "val_acc", CKPTD_MAX, 0);
+	expect_rank(r, &s, NULL, 0, 4, 10, 20, 30, 5);
 	int64_t cands[] = { 30, 20 };
-	assert_true(policy_select(r, &s, cands, 2, &out[0]));
-	assert_int_equal(out[0], 20);
+	assert_int_equal(selected(r, &s, cands, 2), 20);
 	records_free(r);
 }
 
 static void test_rank_top3(void **state)
 {
 	struct ckptd_criterion c;
-	struct ckptd_select s = sel1(&c, "val_sensitivity", CKPTD_MAX, 0);
-	int64_t out[16];
-	assert_int_equal(policy_rank(*state, &s, NULL, 0, out, 3), 3);
-	assert_int_equal(out[0], 8);   /* 0.790 */
-	assert_int_equal(out[1], 9);   /* 0.785 */
-	assert_int_equal(out[2], 7);   /* 0.780, earlier than 10 */
+	struct ckptd_select s = tu_sel1(&c, "val_sensitivity", CKPTD_MAX, 0);
+	/* 8 (0.790), 9 (0.785), 7 (0.780, earlier than 10) */
+	expect_rank(*state, &s, NULL, 0, 3, 8, 9, 7);
 
-	s = sel1(&c, "val_loss", CKPTD_MIN, 0);
-	assert_int_equal(policy_rank(*state, &s, NULL, 0, out, 3), 3);
-	assert_int_equal(out[0], 8);
-	assert_int_equal(out[1], 7);
-	assert_int_equal(out[2], 9);
+	s = tu_sel1(&c, "val_loss", CKPTD_MIN, 0);
+	expect_rank(*state, &s, NULL, 0, 3, 8, 7, 9);
 
 	/* Ask for more than there is: all 15, each once, in order. */
+	int64_t out[16];
 	assert_int_equal(policy_rank(*state, &s, NULL, 0, out, 16), 15);
 	for (size_t i = 1; i < 15; i++) {
 		double a, b;
@@ -306,14 +234,11 @@ static void test_rank_top3(void **state)
 static void test_cands_filter(void **state)
 {
 	struct ckptd_criterion c;
-	struct ckptd_select s = sel1(&c, "val_sensitivity", CKPTD_MAX, 0);
+	struct ckptd_select s = tu_sel1(&c, "val_sensitivity", CKPTD_MAX, 0);
 	/* 99 has no record; 3 is listed twice. */
 	int64_t cands[] = { 15, 3, 99, 12, 3 };
-	int64_t out[5];
-	assert_int_equal(policy_rank(*state, &s, cands, 5, out, 5), 3);
-	assert_int_equal(out[0], 12);  /* 0.755 */
-	assert_int_equal(out[1], 15);  /* 0.710 */
-	assert_int_equal(out[2], 3);   /* 0.670 */
+	/* 12 (0.755), 15 (0.710), 3 (0.670) */
+	expect_rank(*state, &s, cands, 5, 5, 12, 15, 3);
 	int64_t none[] = { 99, 100 };
 	int64_t k = -1;
 	assert_false(policy_select(*state, &s, none, 2, &k));
@@ -323,11 +248,11 @@ static void test_cands_filter(void **state)
 static void test_unknown_metric_and_empty(void **state)
 {
 	struct ckptd_criterion c;
-	struct ckptd_select s = sel1(&c, "val_auc", CKPTD_MAX, 0);
+	struct ckptd_select s = tu_sel1(&c, "val_auc", CKPTD_MAX, 0);
 	int64_t k = -1;
 	assert_false(policy_select(*state, &s, NULL, 0, &k));
 	struct ckptd_records *r = records_new();
-	s = sel1(&c, "val_loss", CKPTD_MIN, 0);
+	s = tu_sel1(&c, "val_loss", CKPTD_MIN, 0);
 	assert_false(policy_select(r, &s, NULL, 0, &k));
 	records_free(r);
 }
@@ -341,16 +266,11 @@ static void test_rank_many(void **state)
 	for (size_t i = 0; i < n; i++) {
 		/* A valley at 12345; its neighbours tie pairwise. */
 		double v = fabs((double)i - 12345.0);
-		put1(r, (int64_t)i * 10, "loss", v);
+		tu_put1(r, (int64_t)i * 10, "loss", v);
 	}
 	struct ckptd_criterion c;
-	struct ckptd_select s = sel1(&c, "loss", CKPTD_MIN, 0);
-	int64_t out[4];
-	assert_int_equal(policy_rank(r, &s, NULL, 0, out, 4), 4);
-	assert_int_equal(out[0], 123450);
-	assert_int_equal(out[1], 123440);
-	assert_int_equal(out[2], 123460);
-	assert_int_equal(out[3], 123430);
+	struct ckptd_select s = tu_sel1(&c, "loss", CKPTD_MIN, 0);
+	expect_rank(r, &s, NULL, 0, 4, 123450, 123440, 123460, 123430);
 	records_free(r);
 }
 
@@ -358,11 +278,9 @@ static void test_rank_many(void **state)
 
 static void test_early_stop_clinic(void **state)
 {
-	struct ckptd_early_stop es = es_val_loss(3);
+	struct ckptd_early_stop es = tu_es_val_loss(3);
 	struct ckptd_stop_result res;
-	policy_early_stop(*state, &es, &res);
-	assert_true(res.fired);
-	assert_int_equal(res.stop_at, 11);
+	assert_int_equal(fires_at(*state, &es, &res), 11);
 	assert_int_equal(res.reason, CKPTD_STOP_PATIENCE);
 	assert_true(res.has_best);
 	assert_int_equal(res.best_key, 8);
@@ -374,9 +292,7 @@ static void test_early_stop_clinic(void **state)
 
 	/* Patience 0: stop at the first evaluation without improvement. */
 	es.patience = 0;
-	policy_early_stop(*state, &es, &res);
-	assert_true(res.fired);
-	assert_int_equal(res.stop_at, 9);
+	assert_int_equal(fires_at(*state, &es, &res), 9);
 
 	/* Patience longer than the run: never fires. */
 	es.patience = 8;
@@ -389,12 +305,10 @@ static void test_early_stop_clinic(void **state)
 	assert_true(res.last_value == 0.628);
 
 	/* Max mode on sensitivity: best 8, then 9..11 worse. */
-	es = es_val_loss(3);
+	es = tu_es_val_loss(3);
 	es.metric = (char *)"val_sensitivity";
 	es.mode = CKPTD_MAX;
-	policy_early_stop(*state, &es, &res);
-	assert_true(res.fired);
-	assert_int_equal(res.stop_at, 11);
+	assert_int_equal(fires_at(*state, &es, &res), 11);
 	assert_int_equal(res.best_key, 8);
 
 	/* A metric never logged: nothing happens. */
@@ -409,13 +323,11 @@ static void test_early_stop_baseline(void **state)
 {
 	/* Baseline 0.5: improvements before epoch 6 (0.489) update the best
 	 * but still count as waits. */
-	struct ckptd_early_stop es = es_val_loss(3);
+	struct ckptd_early_stop es = tu_es_val_loss(3);
 	es.has_baseline = true;
 	es.baseline = 0.5;
 	struct ckptd_stop_result res;
-	policy_early_stop(*state, &es, &res);
-	assert_true(res.fired);
-	assert_int_equal(res.stop_at, 3);
+	assert_int_equal(fires_at(*state, &es, &res), 3);
 	assert_int_equal(res.reason, CKPTD_STOP_PATIENCE);
 	assert_int_equal(res.best_key, 3);
 	assert_true(res.best_value == 0.571);
@@ -423,29 +335,23 @@ static void test_early_stop_baseline(void **state)
 	/* With room to reach it: 1..5 wait 1..5, 6 beats 0.5 and resets,
 	 * best 8, then 9..14 wait 1..6. */
 	es.patience = 6;
-	policy_early_stop(*state, &es, &res);
-	assert_true(res.fired);
-	assert_int_equal(res.stop_at, 14);
+	assert_int_equal(fires_at(*state, &es, &res), 14);
 	assert_int_equal(res.best_key, 8);
 
 	/* A baseline never beaten: patience counts from the start. */
 	es.patience = 10;
 	es.baseline = 0.4;
-	policy_early_stop(*state, &es, &res);
-	assert_true(res.fired);
-	assert_int_equal(res.stop_at, 10);
+	assert_int_equal(fires_at(*state, &es, &res), 10);
 	assert_int_equal(res.best_key, 8);
 }
 
 static void test_early_stop_stopping_threshold(void **state)
 {
-	struct ckptd_early_stop es = es_val_loss(3);
+	struct ckptd_early_stop es = tu_es_val_loss(3);
 	es.has_stopping_threshold = true;
 	es.stopping_threshold = 0.49;
 	struct ckptd_stop_result res;
-	policy_early_stop(*state, &es, &res);
-	assert_true(res.fired);
-	assert_int_equal(res.stop_at, 6);  /* 0.489 < 0.49 */
+	assert_int_equal(fires_at(*state, &es, &res), 6);  /* 0.489 < 0.49 */
 	assert_int_equal(res.reason, CKPTD_STOP_THRESHOLD);
 	assert_string_equal(policy_stop_reason_name(res.reason), "stopping_threshold");
 
@@ -466,21 +372,17 @@ static void test_early_stop_stopping_threshold(void **state)
 
 static void test_early_stop_divergence(void **state)
 {
-	struct ckptd_early_stop es = es_val_loss(100);
+	struct ckptd_early_stop es = tu_es_val_loss(100);
 	es.has_divergence_threshold = true;
 	es.divergence_threshold = 0.593;
 	struct ckptd_stop_result res;
-	policy_early_stop(*state, &es, &res);
 	/* Epoch 1 (0.743) is already worse: Lightning fires there. */
-	assert_true(res.fired);
-	assert_int_equal(res.stop_at, 1);
+	assert_int_equal(fires_at(*state, &es, &res), 1);
 	assert_int_equal(res.reason, CKPTD_STOP_DIVERGENCE);
 
 	/* From epoch 4 on: 14 is exactly 0.593 (not worse), 15 is worse. */
 	es.start_from = 4;
-	policy_early_stop(*state, &es, &res);
-	assert_true(res.fired);
-	assert_int_equal(res.stop_at, 15);
+	assert_int_equal(fires_at(*state, &es, &res), 15);
 	assert_int_equal(res.reason, CKPTD_STOP_DIVERGENCE);
 	assert_int_equal(res.best_key, 8);
 	assert_true(res.last_value == 0.628);
@@ -492,13 +394,11 @@ static void test_early_stop_check_finite(void **state)
 	struct ckptd_records *r = records_new();
 	const double v[] = { 0.9, 0.8, 0.7, NAN, 0.6, 0.5 };
 	for (size_t i = 0; i < 6; i++)
-		put1(r, (int64_t)i + 1, "val_loss", v[i]);
-	put1(r, 7, "train_loss", 0.1);   /* no val_loss: skipped */
-	struct ckptd_early_stop es = es_val_loss(3);
+		tu_put1(r, (int64_t)i + 1, "val_loss", v[i]);
+	tu_put1(r, 7, "train_loss", 0.1);   /* no val_loss: skipped */
+	struct ckptd_early_stop es = tu_es_val_loss(3);
 	struct ckptd_stop_result res;
-	policy_early_stop(r, &es, &res);
-	assert_true(res.fired);
-	assert_int_equal(res.stop_at, 4);
+	assert_int_equal(fires_at(r, &es, &res), 4);
 	assert_int_equal(res.reason, CKPTD_STOP_NON_FINITE);
 	assert_true(isnan(res.last_value));
 	assert_int_equal(res.best_key, 3);
@@ -511,14 +411,12 @@ static void test_early_stop_check_finite(void **state)
 	assert_int_equal(res.evaluated, 6);
 	assert_int_equal(res.wait, 0);
 	es.patience = 0;
-	policy_early_stop(r, &es, &res);
-	assert_true(res.fired);
-	assert_int_equal(res.stop_at, 4);
+	assert_int_equal(fires_at(r, &es, &res), 4);
 	assert_int_equal(res.reason, CKPTD_STOP_PATIENCE);
 
 	/* Infinity too. */
-	put1(r, 4, "val_loss", INFINITY);
-	es = es_val_loss(3);
+	tu_put1(r, 4, "val_loss", INFINITY);
+	es = tu_es_val_loss(3);
 	policy_early_stop(r, &es, &res);
 	assert_int_equal(res.reason, CKPTD_STOP_NON_FINITE);
 	assert_int_equal(res.stop_at, 4);
@@ -527,37 +425,31 @@ static void test_early_stop_check_finite(void **state)
 
 static void test_early_stop_start_from(void **state)
 {
-	struct ckptd_early_stop es = es_val_loss(3);
+	struct ckptd_early_stop es = tu_es_val_loss(3);
 	es.start_from = 10;
 	struct ckptd_stop_result res;
-	policy_early_stop(*state, &es, &res);
-	assert_true(res.fired);
+	assert_int_equal(fires_at(*state, &es, &res), 13);
 	assert_int_equal(res.best_key, 10);  /* the first one looked at */
-	assert_int_equal(res.stop_at, 13);
 	assert_int_equal(res.evaluated, 4);
 }
 
 static void test_early_stop_min_delta(void **state)
 {
 	/* min_delta 0.01: 7 (0.483) is not 0.01 below 6 (0.489). */
-	struct ckptd_early_stop es = es_val_loss(3);
+	struct ckptd_early_stop es = tu_es_val_loss(3);
 	es.min_delta = 0.01;
 	struct ckptd_stop_result res;
-	policy_early_stop(*state, &es, &res);
-	assert_true(res.fired);
+	assert_int_equal(fires_at(*state, &es, &res), 9);
 	assert_int_equal(res.best_key, 6);
 	assert_true(res.best_value == 0.489);
-	assert_int_equal(res.stop_at, 9);
 
 	/* Max mode, sensitivity, min_delta 0.025: 6 (0.77) is not 0.025
 	 * above 5 (0.75) but 7 (0.78) is; 8 (0.79) is not above 7. */
 	es.metric = (char *)"val_sensitivity";
 	es.mode = CKPTD_MAX;
 	es.min_delta = 0.025;
-	policy_early_stop(*state, &es, &res);
-	assert_true(res.fired);
+	assert_int_equal(fires_at(*state, &es, &res), 10);
 	assert_int_equal(res.best_key, 7);
-	assert_int_equal(res.stop_at, 10);
 }
 
 /* ---- degradation ---- */
@@ -619,7 +511,7 @@ static void test_degrade_rearm(void **state)
 		{ NAN, 0.93 }, { 0.95, 0.94 }, { 0.95, 0.95 }, { 0.80, 0.90 }, { 0.80, 0.85 },
 	};
 	for (size_t i = 0; i < 10; i++)
-		put(r, (int64_t)i + 1, 2, names, v[i]);
+		tu_put(r, (int64_t)i + 1, 2, names, v[i]);
 	struct ckptd_degrade d = {
 		.enabled = true, .metric = (char *)"val_acc", .mode = CKPTD_MAX,
 		.after = 2, .by = 0.05, .train_metric = (char *)"train_acc",
@@ -642,10 +534,10 @@ static void test_degrade_rearm(void **state)
 
 	/* A NaN between two worse records does not break the run. */
 	records_clear(r);
-	put1(r, 1, "val_acc", 1.0);
-	put1(r, 2, "val_acc", 0.9);
-	put1(r, 3, "val_acc", NAN);
-	put1(r, 4, "val_acc", 0.9);
+	tu_put1(r, 1, "val_acc", 1.0);
+	tu_put1(r, 2, "val_acc", 0.9);
+	tu_put1(r, 3, "val_acc", NAN);
+	tu_put1(r, 4, "val_acc", 0.9);
 	assert_int_equal(policy_degrade(r, &d, a, 4), 1);
 	assert_int_equal(a[0].key, 4);
 	assert_false(a[0].has_train);
@@ -655,9 +547,9 @@ static void test_degrade_rearm(void **state)
 	d.metric = (char *)"err";
 	d.mode = CKPTD_MIN;
 	d.after = 1;
-	put1(r, 1, "err", 0.0);
-	put1(r, 2, "err", 0.04);
-	put1(r, 3, "err", 0.06);
+	tu_put1(r, 1, "err", 0.0);
+	tu_put1(r, 2, "err", 0.04);
+	tu_put1(r, 3, "err", 0.06);
 	assert_int_equal(policy_degrade(r, &d, a, 4), 1);
 	assert_int_equal(a[0].key, 3);
 	assert_true(a[0].rel == 0.06);
@@ -704,11 +596,11 @@ static void test_turn_partial(void **state)
 	(void)state;
 	struct ckptd_records *r = records_new();
 	const char *names[] = { "val_loss", "train_loss" };
-	put(r, 1, 2, names, (const double[]){ 0.5, 0.9 });
-	put(r, 2, 2, names, (const double[]){ 0.4, 0.8 });
-	put1(r, 3, "train_loss", 0.7);                      /* no val_loss */
-	put(r, 4, 2, names, (const double[]){ 0.4, 0.9 });  /* equal: not worse */
-	put(r, 5, 2, names, (const double[]){ 0.45, 1.0 }); /* worse, train worse too */
+	tu_put(r, 1, 2, names, (const double[]){ 0.5, 0.9 });
+	tu_put(r, 2, 2, names, (const double[]){ 0.4, 0.8 });
+	tu_put1(r, 3, "train_loss", 0.7);                      /* no val_loss */
+	tu_put(r, 4, 2, names, (const double[]){ 0.4, 0.9 });  /* equal: not worse */
+	tu_put(r, 5, 2, names, (const double[]){ 0.45, 1.0 }); /* worse, train worse too */
 	struct ckptd_turn t;
 	assert_true(policy_turn(r, "val_loss", CKPTD_MIN, "train_loss", CKPTD_MIN, &t));
 	assert_int_equal(t.best_key, 2);    /* earliest of the tie */

@@ -1,31 +1,9 @@
 /* Unit tests: the per-run record table (merging, resumes, lookup). */
 #include <math.h>
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <string.h>
-#include <cmocka.h>
 
-#include "ckptd/records.h"
+#include "testutil.h"
 
 #define F(n, v) { n, sizeof(n) - 1, v }
-
-static double get(const struct ckptd_records *r, int64_t key, const char *m)
-{
-	double v;
-	const struct ckptd_record *rec = records_find(r, key);
-	assert_non_null(rec);
-	assert_true(records_get(r, rec, m, &v));
-	return v;
-}
-
-static bool has(const struct ckptd_records *r, int64_t key, const char *m)
-{
-	double v;
-	return records_get(r, records_find(r, key), m, &v);
-}
 
 static void test_sparse_rows_merge(void **state)
 {
@@ -36,8 +14,8 @@ static void test_sparse_rows_merge(void **state)
 	assert_int_equal(records_put_row(r, 0, train, 2), 0);
 	assert_int_equal(records_put_row(r, 0, val, 1), 0);
 	assert_int_equal(records_count(r), 1);
-	assert_true(get(r, 0, "train_loss") == 0.5);
-	assert_true(get(r, 0, "val_loss") == 0.7);
+	assert_true(tu_get(r, 0, "train_loss") == 0.5);
+	assert_true(tu_get(r, 0, "val_loss") == 0.7);
 	assert_int_equal(records_nmetrics(r), 3);
 	assert_int_equal(records_resumes(r), 0);
 	records_free(r);
@@ -50,7 +28,7 @@ static void test_later_value_wins(void **state)
 	struct ckptd_field a[] = { F("val_loss", 0.7) }, b[] = { F("val_loss", 0.6) };
 	records_put_row(r, 3, a, 1);
 	records_put_row(r, 3, b, 1);
-	assert_true(get(r, 3, "val_loss") == 0.6);
+	assert_true(tu_get(r, 3, "val_loss") == 0.6);
 	records_free(r);
 }
 
@@ -66,15 +44,15 @@ static void test_key_going_back_replaces(void **state)
 	struct ckptd_field again[] = { F("val_loss", 0.9) };
 	records_put_row(r, 4, again, 1);
 	assert_int_equal(records_resumes(r), 1);
-	assert_true(get(r, 4, "val_loss") == 0.9);
-	assert_false(has(r, 4, "extra"));
+	assert_true(tu_get(r, 4, "val_loss") == 0.9);
+	assert_false(tu_has(r, 4, "extra"));
 	/* a second row for the same key in the resumed run merges */
 	struct ckptd_field more[] = { F("train_loss", 0.1) };
 	records_put_row(r, 4, more, 1);
-	assert_true(get(r, 4, "val_loss") == 0.9);
-	assert_true(get(r, 4, "train_loss") == 0.1);
+	assert_true(tu_get(r, 4, "val_loss") == 0.9);
+	assert_true(tu_get(r, 4, "train_loss") == 0.1);
 	/* epoch 5 of the old run still describes the old file until rewritten */
-	assert_true(get(r, 5, "extra") == 5);
+	assert_true(tu_get(r, 5, "extra") == 5);
 	int64_t last;
 	assert_true(records_last_key(r, &last));
 	assert_int_equal(last, 4);
@@ -109,8 +87,8 @@ static void test_nonfinite_and_many_names(void **state)
 		records_put_row(r, 1, &f, 1);
 	}
 	assert_int_equal(records_nmetrics(r), 500);
-	assert_true(isnan(get(r, 1, "metric_7")));
-	assert_true(get(r, 1, "metric_499") == 499);
+	assert_true(isnan(tu_get(r, 1, "metric_7")));
+	assert_true(tu_get(r, 1, "metric_499") == 499);
 	assert_int_equal(records_metric_id(r, "metric_0"), 0);
 	assert_int_equal(records_metric_id(r, "nope"), -1);
 	assert_string_equal(records_metric_name(r, 3), "metric_3");
