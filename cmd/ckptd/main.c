@@ -1,24 +1,34 @@
 /* ckptd - the checkpoint daemon.  Flags and wiring only.
  *
- * This build parses its flags and loads and checks the config; watching
- * runs (inotify, promotion, retention, early stop, alerts) is issue 3 and
- * is refused with a clear message rather than pretended. */
+ * --once catches up with everything on disk, takes every action the
+ * policy calls for, writes state and exits.  The long-running watch loop
+ * (inotify, timers, signals, sd_notify) is not in this build yet: without
+ * --once ckptd says so and exits 69 rather than pretend to watch. */
 #include <getopt.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <sysexits.h>
+#include <time.h>
 
 #include "ckptd/config.h"
+#include "ckptd/log.h"
+#include "ckptd/run.h"
 
 #ifndef CKPTD_VERSION
 #define CKPTD_VERSION "0.1.0"
 #endif
+
+struct opts {
+	const char *config;
+	bool once, dry_run, verbose;
+};
 
 static void usage(FILE *f)
 {
 	fputs("usage: ckptd [-c FILE] [--once] [--dry-run] [-v] [--version] [-h]\n", f);
 }
 
-int main(int argc, char **argv)
+static int parse(int argc, char **argv, struct opts *o)
 {
 	static const struct option longopts[] = {
 		{ "config", required_argument, NULL, 'c' },
@@ -29,14 +39,16 @@ int main(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *path = CKPTD_DEFAULT_CONFIG;
 	int ch;
+	o->config = CKPTD_DEFAULT_CONFIG;
 	while ((ch = getopt_long(argc, argv, "c:vh", longopts, NULL)) != -1) {
 		switch (ch) {
-		case 'c': path = optarg; break;
-		case 'o': case 'n': case 'v': break;
-		case 'V': puts("ckptd " CKPTD_VERSION); return 0;
-		case 'h': usage(stdout); return 0;
+		case 'c': o->config = optarg; break;
+		case 'o': o->once = true; break;
+		case 'n': o->dry_run = true; break;
+		case 'v': o->verbose = true; break;
+		case 'V': puts("ckptd " CKPTD_VERSION); return -1;
+		case 'h': usage(stdout); return -1;
 		default: usage(stderr); return EX_USAGE;
 		}
 	}
@@ -45,16 +57,60 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return EX_USAGE;
 	}
+	return 0;
+}
+
+static int64_t now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* Catch up with every run once. */
+static int once(const struct ckptd_config *cfg, const struct ckptd_log *log, bool dry_run)
+{
+	int rc = 0;
+	for (size_t i = 0; i < cfg->nruns; i++) {
+		struct ckptd_runner r;
+		if (runner_open(&r, &cfg->runs[i], cfg->state_dir, log, dry_run) < 0) {
+			runner_close(&r);
+			rc = EX_CANTCREAT;
+			continue;
+		}
+		if (runner_read_log(&r) < 0 || runner_scan(&r, now_ns()) < 0) {
+			rc = rc ? rc : EX_IOERR;
+		} else if (runner_decide(&r) < 0) {
+			rc = EX_CANTCREAT;
+		}
+		runner_close(&r);
+	}
+	return rc;
+}
+
+int main(int argc, char **argv)
+{
+	struct opts o = { 0 };
+	int rc = parse(argc, argv, &o);
+	if (rc)
+		return rc < 0 ? 0 : rc;
 	struct ckptd_config *cfg = NULL;
 	struct ckptd_diags diags = { 0 };
-	if (config_load(path, &cfg, &diags) < 0) {
+	if (config_load(o.config, &cfg, &diags) < 0) {
 		diags_print(&diags, stderr);
 		diags_free(&diags);
 		return EX_CONFIG;
 	}
 	diags_free(&diags);
-	fprintf(stderr, "ckptd: %s: config ok (%zu runs); the watch loop is not in this build yet "
-	        "(use `ckptctl pick -c %s -r RUN` to see what it would choose)\n", path, cfg->nruns, path);
+	struct ckptd_log log;
+	log_init(&log, "ckptd", o.verbose ? CKPTD_LOG_DEBUG : cfg->log_level);
+	if (o.once) {
+		rc = once(cfg, &log, o.dry_run);
+	} else {
+		log_msg(&log, CKPTD_LOG_ERROR, "the watch loop is not in this build yet: "
+		        "run `ckptd --once` (from a timer) to catch up and act");
+		rc = EX_UNAVAILABLE;
+	}
 	config_free(cfg);
-	return EX_UNAVAILABLE;
+	return rc;
 }

@@ -1,0 +1,110 @@
+#!/bin/bash
+# ckptd --once driven by a simulated training job: after every epoch the
+# job runs `ckptd --once`, as a timer would.  Each call is a fresh process
+# that must pick up its state, so these tests also show that a restart
+# repeats no action and no event.
+. "$(dirname "$0")/lib.bash"
+CSV="$ROOT/examples/clinic07/metrics.csv"
+SIM="$ROOT/tests/sim/trainer.sh"
+
+# config NAME ACTION [extra yaml lines for the run]: writes $T/NAME.yaml
+config() {
+	local name=$1 action=$2; shift 2
+	mkdir -p "$T/$name"
+	{
+		echo "state_dir: $T/$name-state"
+		echo "runs:"
+		echo "  - name: clinic07"
+		echo "    dir: $T/$name"
+		echo "    metrics: {path: metrics.csv}"
+		echo "    checkpoints: {path: checkpoints, pattern: \"epoch={epoch}.ckpt\"}"
+		echo "    select: {by: [val_sensitivity]}"
+		echo "    early_stop: {metric: val_loss, patience: 3, action: {touch: STOP}}"
+		echo "    retain: {best: 2, last: 1, action: $action}"
+		echo "    alerts:"
+		echo "      degrade: {metric: val_loss, after: 2, by: 0.02, train_metric: train_loss}"
+		for l in "$@"; do echo "$l"; done
+	} >"$T/$name.yaml"
+}
+events() { cat "$T/$1-state/clinic07/events.jsonl" 2>/dev/null; }
+count_events() { events "$1" | grep -c "\"event\": *\"$2\""; }
+remaining() { (cd "$T/$1/checkpoints" && ls -1 | grep -v '^best' | sort -t= -k2 -n | tr '\n' ' '); }
+
+# --- the clinic run, pruning by deletion
+config del delete
+run "$SIM" "$CSV" "$T/del" --after "'$CKPTD' -c '$T/del.yaml' --once 2>>'$T/del.log'"
+eq "delete: job stopped after epoch 11" "$out" "stopped after epoch 11"
+eq "delete: best.ckpt -> epoch=8.ckpt" "$(readlink "$T/del/checkpoints/best.ckpt")" "epoch=8.ckpt"
+eq "delete: exactly epochs 8, 9 and 11 remain" "$(remaining del)" "epoch=8.ckpt epoch=9.ckpt epoch=11.ckpt "
+has "delete: STOP holds the reason" '"reason":"patience"' "$(cat "$T/del/STOP" 2>/dev/null)"
+eq "delete: one early_stop event" "$(count_events del early_stop)" 1
+eq "delete: one degraded alert" "$(count_events del degraded)" 1
+eq "delete: promotions to 1..8, each once" "$(events del | grep '"promoted"' | sed 's/.*"key": *\([0-9]*\).*/\1/' | tr '\n' ' ')" "1 2 3 4 5 6 7 8 "
+eq "delete: 8 checkpoints pruned" "$(count_events del pruned)" 8
+has "delete: manifest names the checkpoint" '"checkpoint": "epoch=8.ckpt"' "$(cat "$T/del/checkpoints/best.json")"
+eq "delete: state dir is 0700" "$(stat -c %a "$T/del-state/clinic07")" 700
+
+# running again changes nothing and repeats no event
+before=$(events del | wc -l)
+"$CKPTD" -c "$T/del.yaml" --once 2>/dev/null
+"$CKPTD" -c "$T/del.yaml" --once 2>/dev/null
+eq "delete: rerun repeats no event" "$(events del | wc -l)" "$before"
+eq "delete: rerun keeps the files" "$(remaining del)" "epoch=8.ckpt epoch=9.ckpt epoch=11.ckpt "
+
+# --- the same with compression: archives decompress to the originals
+config zst compress
+mkdir -p "$T/zst-orig"
+run "$SIM" "$CSV" "$T/zst" --after "cp -p '$T'/zst/checkpoints/epoch=*.ckpt '$T/zst-orig/' 2>/dev/null; '$CKPTD' -c '$T/zst.yaml' --once 2>>'$T/zst.log'"
+eq "compress: job stopped after epoch 11" "$out" "stopped after epoch 11"
+eq "compress: exactly epochs 8, 9 and 11 remain" "$(remaining zst)" "epoch=8.ckpt epoch=9.ckpt epoch=11.ckpt "
+bad=""
+for k in 1 2 3 4 5 6 7 10; do
+	a="$T/zst/archive/epoch=$k.ckpt.zst"
+	if [ ! -f "$a" ] || ! zstd -q -d -c "$a" | cmp -s - "$T/zst-orig/epoch=$k.ckpt"; then bad="$bad $k"; fi
+done
+eq "compress: every archive decompresses to its original" "$bad" ""
+eq "compress: no temporaries left" "$(find "$T/zst" -name '*.tmp' | wc -l)" 0
+
+# --- directory checkpoints with a commit marker
+config dirs compress
+sed -i 's|pattern: "epoch={epoch}.ckpt"}|pattern: "epoch={epoch}.ckpt", ready: "marker:COMMIT"}|' "$T/dirs.yaml"
+run "$SIM" "$CSV" "$T/dirs" --save dir --after "'$CKPTD' -c '$T/dirs.yaml' --once 2>>'$T/dirs.log'"
+eq "dirs: job stopped after epoch 11" "$out" "stopped after epoch 11"
+eq "dirs: best.ckpt -> epoch=8.ckpt" "$(readlink "$T/dirs/checkpoints/best.ckpt")" "epoch=8.ckpt"
+mkdir -p "$T/dirs-x" && tar --zstd -xf "$T/dirs/archive/epoch=3.ckpt.tar.zst" -C "$T/dirs-x" 2>/dev/null
+eq "dirs: tar.zst holds the directory" "$(ls "$T/dirs-x/epoch=3.ckpt" 2>/dev/null | tr '\n' ' ')" "COMMIT meta.json model.bin "
+
+# --- checkpoints that land before their metrics
+config late delete
+run "$SIM" "$CSV" "$T/late" --order ckpt-first --after "'$CKPTD' -c '$T/late.yaml' --once 2>>'$T/late.log'"
+eq "ckpt-first: job stopped after epoch 11" "$out" "stopped after epoch 11"
+eq "ckpt-first: exactly epochs 8, 9 and 11 remain" "$(remaining late)" "epoch=8.ckpt epoch=9.ckpt epoch=11.ckpt "
+
+# --- dry run: nothing changes in the run dir
+config dry delete
+"$SIM" "$CSV" "$T/dry" >/dev/null
+snap() { (cd "$T/dry" && find . -printf '%p %s %T@\n' | sort); }
+before=$(snap)
+run "$CKPTD" -c "$T/dry.yaml" --once --dry-run
+eq "dry-run: exit 0" "$rc" 0
+eq "dry-run: run dir unchanged" "$(snap)" "$before"
+has "dry-run: says it would promote" "would promote epoch=8.ckpt" "$err"
+has "dry-run: says it would prune" "would prune epoch=1.ckpt" "$err"
+has "dry-run: says it would stop" "would stop: touch" "$err"
+eq "dry-run: no events" "$(events dry | wc -l)" 0
+
+# --- a symlink named like a checkpoint, pointing outside: never touched
+config link delete
+mkdir -p "$T/outside" "$T/link/checkpoints"
+echo precious >"$T/outside/weights"
+ln -s "$T/outside/weights" "$T/link/checkpoints/epoch=1.ckpt"
+"$SIM" "$CSV" "$T/link" >/dev/null 2>&1   # its own epoch=1 save replaces the link: use another name
+ln -sfn "$T/outside/weights" "$T/link/checkpoints/epoch=99.ckpt"
+ln -sfn "$T/outside" "$T/link/checkpoints/epoch=98.ckpt"
+"$CKPTD" -c "$T/link.yaml" --once 2>/dev/null
+eq "symlink: still a link" "$(readlink "$T/link/checkpoints/epoch=99.ckpt")" "$T/outside/weights"
+eq "symlink: target intact" "$(cat "$T/outside/weights")" "precious"
+eq "symlink to a dir: still there" "$(readlink "$T/link/checkpoints/epoch=98.ckpt")" "$T/outside"
+eq "symlink: never promoted" "$(readlink "$T/link/checkpoints/best.ckpt")" "epoch=8.ckpt"
+
+done_testing
