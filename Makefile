@@ -34,6 +34,7 @@ LIB_OBJ := $(LIB_SRC:%.c=$(B)/%.o)
 UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
 PROGS   := $(B)/ckptd $(B)/ckptctl
+TOOLS   := $(patsubst tests/tools/%.c,$(B)/tools/%,$(sort $(wildcard tests/tools/*.c)))
 CKPTD_OBJ := $(patsubst %.c,$(B)/%.o,$(sort $(wildcard cmd/ckptd/*.c)))
 CTL_OBJ := $(patsubst %.c,$(B)/%.o,$(sort $(wildcard cmd/ckptctl/*.c)))
 
@@ -64,12 +65,17 @@ $(B)/ckptctl: $(CTL_OBJ) $(B)/libckptd.a
 $(B)/tests/%: tests/unit/%.c $(B)/libckptd.a $(wildcard include/ckptd/*.h tests/unit/*.h) | $(B)/tests
 	$(CC) $(ALL_CFLAGS) -o $@ $< $(B)/libckptd.a $(LIBS) $(TEST_LIBS)
 
+# Small programs the end-to-end tests use (an sd_notify listener, a zip writer).
+$(B)/tools/%: tests/tools/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -o $@ $<
+
 $(B)/src $(B)/tests:
 	mkdir -p $@
 
 # Unit tests (cmocka, TAP) and end-to-end tests (the real binaries on real
 # temp directories); tests/run.sh prints the closing "N passed, N failed".
-test: deps $(PROGS) $(UNIT_BIN)
+test: deps $(PROGS) $(UNIT_BIN) $(TOOLS)
 	@sh tests/run.sh $(B)
 
 # The whole suite under AddressSanitizer + UndefinedBehaviorSanitizer.

@@ -227,7 +227,8 @@ int ckptdir_scan(int dirfd, const struct ckptd_run *run, int64_t now_ns, struct 
 		else
 			judge_file(dirfd, run, now_ns, &out->v[i]);
 	}
-	qsort(out->v, out->n, sizeof(*out->v), cmp_entry);
+	if (out->n > 1) /* qsort's base must not be NULL, even for 0 */
+		qsort(out->v, out->n, sizeof(*out->v), cmp_entry);
 	return 0;
 }
 

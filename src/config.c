@@ -32,7 +32,8 @@ static bool cfg_valid_run_name(const char *s)
 {
 	size_t n = strlen(s);
 
-	return n >= 1 && n <= 64 &&
+	/* the name is a directory under state_dir: "." and ".." would escape it */
+	return n >= 1 && n <= 64 && strcmp(s, ".") != 0 && strcmp(s, "..") != 0 &&
 	       strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-") == n;
 }
 
@@ -44,7 +45,8 @@ static void cfg_run_name(struct cfg *c, const struct yw_map *m, size_t idx)
 	if (!v || yw_string(&c->w, v, "name", &r->name) < 0)
 		return;
 	if (!cfg_valid_run_name(r->name)) {
-		yw_error(&c->w, v, "run name '%s' must be 1 to 64 of A-Z a-z 0-9 . _ -", r->name);
+		yw_error(&c->w, v, "run name '%s' must be 1 to 64 of A-Z a-z 0-9 . _ - "
+		         "(and not . or ..)", r->name);
 		return;
 	}
 	c->name_line[idx] = yw_line(v);

@@ -26,6 +26,8 @@ void log_init(struct ckptd_log *l, const char *prog, enum ckptd_log_level level)
 }
 
 static void vlog(const struct ckptd_log *l, enum ckptd_log_level lvl, const char *err,
+                 const char *fmt, va_list ap) __attribute__((format(printf, 4, 0)));
+static void vlog(const struct ckptd_log *l, enum ckptd_log_level lvl, const char *err,
                  const char *fmt, va_list ap)
 {
 	char msg[2048];

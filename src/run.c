@@ -12,18 +12,67 @@
 #include <unistd.h>
 
 #include "ckptd/actions.h"
+#include "ckptd/archive.h"
+#include "ckptd/archive_tmp.h"
 #include "ckptd/hook.h"
 #include "ckptd/jsonutil.h"
 #include "ckptd/metrics.h"
 #include "ckptd/policy.h"
 #include "ckptd/retain.h"
 #include "ckptd/run.h"
+#include "ckptd/run_int.h"
 
-#define MAX_DEGRADE_ALERTS 4096
 
-static const char *key_word(const struct ckptd_run *cfg)
+int run_emit(struct ckptd_runner *r, const char *event, bool has_key, int64_t key,
+                struct json_object *fields);
+
+const char *run_key_word(const struct ckptd_run *cfg)
 {
 	return cfg->metrics.key == CKPTD_KEY_STEP ? "step" : "epoch";
+}
+
+static void warn_line(void *arg, uint64_t line, const char *msg)
+{
+	const struct ckptd_runner *r = arg;
+	log_msg(r->log, CKPTD_LOG_WARNING, "%s: %s:%" PRIu64 ": %s", r->cfg->name,
+	        r->cfg->metrics.path, line, msg);
+}
+
+/* Is name a temporary we made for `final` (".FINAL.XXXXXX.tmp")? */
+static bool our_tmp_for(const char *name, const char *final)
+{
+	size_t fl = final ? strlen(final) : 0;
+	return final && archive_tmp_is_ours(name) && strncmp(name + 1, final, fl) == 0 && name[1 + fl] == '.';
+}
+
+/* Remove what a crash left half-done: temporaries in the archive dir
+ * (only ckptd writes there) and, in the checkpoints and deploy dirs,
+ * only the temporaries of the link and the manifest. */
+static void clean_tmp(struct ckptd_runner *r)
+{
+	const struct ckptd_run *c = r->cfg;
+	int fd = open(c->retain.archive, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd >= 0) {
+		if (archive_clean_tmp(fd) < 0)
+			log_errno(r->log, CKPTD_LOG_WARNING, "%s: cleaning temporaries in %s", c->name, c->retain.archive);
+		close(fd);
+	}
+	const char *dirs[] = { c->checkpoints.path, c->promote.to };
+	for (size_t d = 0; d < 2; d++) {
+		char **names;
+		size_t n;
+		if (!dirs[d] || (fd = open(dirs[d], O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+			continue;
+		if (archive_tmp_names(fd, &names, &n) == 0) {
+			for (size_t i = 0; i < n; i++)
+				if ((our_tmp_for(names[i], c->promote.link) ||
+				     our_tmp_for(names[i], c->promote.manifest)) &&
+				    unlinkat(fd, names[i], 0) < 0 && errno != ENOENT)
+					log_errno(r->log, CKPTD_LOG_WARNING, "%s: removing %s", c->name, names[i]);
+			archive_tmp_names_free(names, n);
+		}
+		close(fd);
+	}
 }
 
 int runner_open(struct ckptd_runner *r, const struct ckptd_run *cfg, const char *state_dir,
@@ -35,7 +84,12 @@ int runner_open(struct ckptd_runner *r, const struct ckptd_run *cfg, const char 
 	r->dry_run = dry_run;
 	r->ckdir = -1;
 	r->sd.dirfd = r->sd.events_fd = -1;
-	if (!(r->records = records_new())) {
+	struct ckptd_reader_opts opts = {
+		.key_field = run_key_word(cfg), .key_offset = cfg->metrics.key_offset,
+		.warn = warn_line, .warn_arg = r,
+	};
+	if (!(r->records = records_new()) ||
+	    !(r->reader = metrics_new(cfg->metrics.format, cfg->metrics.zst, &opts, r->records))) {
 		log_errno(log, CKPTD_LOG_ERROR, "%s", cfg->name);
 		return -1;
 	}
@@ -47,11 +101,29 @@ int runner_open(struct ckptd_runner *r, const struct ckptd_run *cfg, const char 
 		log_errno(log, CKPTD_LOG_ERROR, "%s: cannot load state from %s/%s", cfg->name, state_dir, cfg->name);
 		return -1;
 	}
+	if (!dry_run)
+		clean_tmp(r);
 	return 0;
 }
 
 void runner_close(struct ckptd_runner *r)
 {
+	if (r->slow.active) { /* the daemon is going: the temporary is cleaned at start-up */
+		int status;
+		hook_kill(&r->slow.child);
+		while (hook_reap(&r->slow.child, &status) == 0)
+			poll(NULL, 0, 10);
+		r->slow.active = false;
+	}
+	free(r->slow.entry.name);
+	r->slow.entry.name = NULL;
+	for (size_t i = 0; i < r->nwriting; i++)
+		free(r->writing[i]);
+	free(r->writing);
+	r->writing = NULL;
+	r->nwriting = 0;
+	metrics_free(r->reader);
+	r->reader = NULL;
 	records_free(r->records);
 	r->records = NULL;
 	ckptdir_free(&r->entries);
@@ -62,17 +134,10 @@ void runner_close(struct ckptd_runner *r)
 	state_close(&r->sd);
 }
 
-static void warn_line(void *arg, uint64_t line, const char *msg)
-{
-	const struct ckptd_runner *r = arg;
-	log_msg(r->log, CKPTD_LOG_WARNING, "%s: %s:%" PRIu64 ": %s", r->cfg->name,
-	        r->cfg->metrics.path, line, msg);
-}
-
 int runner_read_log(struct ckptd_runner *r)
 {
 	struct ckptd_reader_opts opts = {
-		.key_field = key_word(r->cfg), .key_offset = r->cfg->metrics.key_offset,
+		.key_field = run_key_word(r->cfg), .key_offset = r->cfg->metrics.key_offset,
 		.warn = warn_line, .warn_arg = r,
 	};
 	records_clear(r->records);
@@ -95,6 +160,62 @@ int runner_read_log(struct ckptd_runner *r)
 	return 0;
 }
 
+int runner_feed(struct ckptd_runner *r, const char *buf, size_t len)
+{
+	r->log_missing = false;
+	if (metrics_feed(r->reader, buf, len) < 0) {
+		if (errno == ENOMEM) {
+			log_errno(r->log, CKPTD_LOG_ERROR, "%s: reading %s", r->cfg->name, r->cfg->metrics.path);
+			return -1;
+		}
+		/* a corrupt zstd stream: say so once, wait for the file to change */
+		if (!r->stats.bad_lines++)
+			log_msg(r->log, CKPTD_LOG_WARNING, "%s: %s: corrupt zstd stream", r->cfg->name,
+			        r->cfg->metrics.path);
+	}
+	return 0;
+}
+
+void runner_log_reset(struct ckptd_runner *r)
+{
+	metrics_reset(r->reader);
+	/* the file is read again from byte 0: start from an empty table, so
+	 * that a replaced log does not leave stale records behind */
+	records_clear(r->records);
+	memset(&r->stats, 0, sizeof(r->stats));
+	log_msg(r->log, CKPTD_LOG_INFO, "%s: %s replaced or rewritten: reading it again",
+	        r->cfg->name, r->cfg->metrics.path);
+}
+
+void runner_writing(struct ckptd_runner *r, const char *name, bool writing)
+{
+	for (size_t i = 0; i < r->nwriting; i++) {
+		if (strcmp(r->writing[i], name) != 0)
+			continue;
+		if (!writing) {
+			free(r->writing[i]);
+			r->writing[i] = r->writing[--r->nwriting];
+		}
+		return;
+	}
+	if (!writing)
+		return;
+	char **v = realloc(r->writing, (r->nwriting + 1) * sizeof(*v));
+	if (!v)
+		return; /* worst case it looks ready early: verify still guards */
+	r->writing = v;
+	if ((v[r->nwriting] = strdup(name)))
+		r->nwriting++;
+}
+
+static bool is_writing(const struct ckptd_runner *r, const char *name)
+{
+	for (size_t i = 0; i < r->nwriting; i++)
+		if (strcmp(r->writing[i], name) == 0)
+			return true;
+	return false;
+}
+
 int runner_scan(struct ckptd_runner *r, int64_t now_ns)
 {
 	ckptdir_free(&r->entries);
@@ -112,64 +233,14 @@ int runner_scan(struct ckptd_runner *r, int64_t now_ns)
 		return -1;
 	}
 	for (size_t i = 0; i < r->entries.n; i++) {
-		const struct ckptd_entry *e = &r->entries.v[i];
+		struct ckptd_entry *e = &r->entries.v[i];
+		if (e->ready && !e->is_dir && is_writing(r, e->name)) {
+			e->ready = false;
+			snprintf(e->why, sizeof(e->why), "still open for writing");
+		}
 		if (!e->ready)
 			log_msg(r->log, CKPTD_LOG_DEBUG, "%s: %s not ready: %s", r->cfg->name, e->name, e->why);
 	}
-	return 0;
-}
-
-/* Run a hook and wait for it (at most CKPTD_HOOK_TIMEOUT_MS): a failing
- * hook is logged, never fatal. */
-static void run_hook(struct ckptd_runner *r, char **argv, const char *event, bool has_key,
-                     int64_t key, const char *json)
-{
-	char keybuf[24] = "";
-	if (!argv || r->dry_run)
-		return;
-	if (has_key)
-		snprintf(keybuf, sizeof(keybuf), "%" PRId64, key);
-	struct ckptd_hook_vars vars = { .run = r->cfg->name, .event = event, .key = keybuf };
-	struct ckptd_child c;
-	if (hook_spawn(argv, &vars, json, &c) < 0) {
-		log_errno(r->log, CKPTD_LOG_ERROR, "%s: %s hook %s", r->cfg->name, event, argv[0]);
-		return;
-	}
-	struct pollfd pfd = { .fd = c.pidfd, .events = POLLIN };
-	int n;
-	do
-		n = poll(&pfd, 1, CKPTD_HOOK_TIMEOUT_MS);
-	while (n < 0 && errno == EINTR);
-	if (n == 0) {
-		log_msg(r->log, CKPTD_LOG_ERROR, "%s: %s hook %s still running after %d s: killed",
-		        r->cfg->name, event, argv[0], CKPTD_HOOK_TIMEOUT_MS / 1000);
-		hook_kill(&c);
-	}
-	int status = 0;
-	while (hook_reap(&c, &status) == 0)
-		poll(&pfd, 1, 100);
-	if (n != 0 && !(WIFEXITED(status) && WEXITSTATUS(status) == 0))
-		log_msg(r->log, CKPTD_LOG_WARNING, "%s: %s hook %s failed (status %d)", r->cfg->name,
-		        event, argv[0], WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
-}
-
-/* Append an event; alerts also run alerts.exec. */
-static int emit(struct ckptd_runner *r, const char *event, bool has_key, int64_t key,
-                struct json_object *fields)
-{
-	if (r->dry_run) {
-		json_object_put(fields);
-		return 0;
-	}
-	char *line = NULL;
-	if (state_event(&r->sd, &r->st, event, has_key, key, fields, &line) < 0) {
-		log_errno(r->log, CKPTD_LOG_ERROR, "%s: cannot record event %s", r->cfg->name, event);
-		return -1;
-	}
-	bool alert = strcmp(event, "promoted") != 0 && strcmp(event, "pruned") != 0;
-	if (alert)
-		run_hook(r, r->cfg->alerts.exec, event, has_key, key, line);
-	free(line);
 	return 0;
 }
 
@@ -262,206 +333,15 @@ static const struct ckptd_entry *promote(struct ckptd_runner *r, const struct ck
 	}
 	if (!r->dry_run)
 		log_msg(r->log, CKPTD_LOG_NOTICE, "%s: promoted %s (%s %s = %g)", r->cfg->name, e->name,
-		        key_word(r->cfg), r->cfg->select.by[0].metric, first_by_value(r, best));
+		        run_key_word(r->cfg), r->cfg->select.by[0].metric, first_by_value(r, best));
 	struct json_object *f = json_object_new_object();
 	json_object_object_add(f, "checkpoint", json_object_new_string(e->name));
 	json_object_object_add(f, "metric", json_object_new_string(r->cfg->select.by[0].metric));
 	json_object_object_add(f, "value", json_number(first_by_value(r, best)));
 	json_object_object_add(f, "link", json_object_new_string(r->cfg->promote.link));
 	json_object_object_add(f, "previous", r->st.promoted ? json_object_new_string(r->st.promoted_name) : NULL);
-	emit(r, "promoted", true, best, f);
+	run_emit(r, "promoted", true, best, f);
 	return e;
-}
-
-static void early_stop(struct ckptd_runner *r, const struct ckptd_actx *ax)
-{
-	const struct ckptd_early_stop *es = &r->cfg->early_stop;
-	if (!es->enabled || r->st.early_stopped)
-		return;
-	struct ckptd_stop_result sr;
-	policy_early_stop(r->records, es, &sr);
-	if (!sr.fired)
-		return;
-	struct json_object *f = json_object_new_object();
-	json_object_object_add(f, "metric", json_object_new_string(es->metric));
-	json_object_object_add(f, "reason", json_object_new_string(policy_stop_reason_name(sr.reason)));
-	json_object_object_add(f, "best", sr.has_best ? json_object_new_int64(sr.best_key) : NULL);
-	json_object_object_add(f, "best_value", sr.has_best ? json_number(sr.best_value) : NULL);
-	json_object_object_add(f, "value", json_number(sr.last_value));
-	json_object_object_add(f, "patience", json_object_new_int64(es->patience));
-	char msg[256];
-	snprintf(msg, sizeof(msg), "%s: no improvement of %s for %" PRId64 " evaluations after %s %" PRId64,
-	         policy_stop_reason_name(sr.reason), es->metric, sr.wait, key_word(r->cfg), sr.best_key);
-	json_object_object_add(f, "message", json_object_new_string(msg));
-	const char *reason = json_object_to_json_string_ext(f, JSON_C_TO_STRING_PLAIN);
-	char *reason_copy = strdup(reason);
-	int failed = action_stop(ax, reason_copy ? reason_copy : "{}");
-	free(reason_copy);
-	log_msg(r->log, CKPTD_LOG_NOTICE, "%s: %searly stop after %s %" PRId64 " (%s)", r->cfg->name,
-	        r->dry_run ? "would " : "", key_word(r->cfg), sr.stop_at, policy_stop_reason_name(sr.reason));
-	if (failed)
-		json_object_object_add(f, "failed_actions", json_object_new_int(failed));
-	emit(r, "early_stop", true, sr.stop_at, f);
-	run_hook(r, es->exec, "early_stop", true, sr.stop_at, NULL);
-}
-
-/* `degraded` when the latest firing point is new and still current. */
-static void degrade(struct ckptd_runner *r)
-{
-	const struct ckptd_degrade *d = &r->cfg->alerts.degrade;
-	if (!d->enabled)
-		return;
-	struct ckptd_degrade_alert *a = malloc(MAX_DEGRADE_ALERTS * sizeof(*a));
-	if (!a)
-		return;
-	long n = policy_degrade(r->records, d, a, MAX_DEGRADE_ALERTS);
-	if (n <= 0 || (r->st.degraded && a[(n > MAX_DEGRADE_ALERTS ? MAX_DEGRADE_ALERTS : n) - 1].key <= r->st.degraded_key)) {
-		free(a);
-		return;
-	}
-	struct ckptd_degrade_alert last = a[(n > MAX_DEGRADE_ALERTS ? MAX_DEGRADE_ALERTS : n) - 1];
-	free(a);
-	/* a new best since then re-armed it: the alert is history, not news */
-	for (size_t i = 0; i < records_count(r->records); i++) {
-		const struct ckptd_record *rec = records_at(r->records, i);
-		double v;
-		if (rec->key > last.key && records_get(r->records, rec, d->metric, &v) && isfinite(v) &&
-		    policy_better(d->mode, v, last.best))
-			return;
-	}
-	char msg[320];
-	int off = snprintf(msg, sizeof(msg), "%s %g is %.1f%% worse than the best %g (%s %" PRId64 ")",
-	                   d->metric, last.value, 100 * last.rel, last.best, key_word(r->cfg), last.best_key);
-	if (last.has_train && off > 0 && (size_t)off < sizeof(msg))
-		snprintf(msg + off, sizeof(msg) - (size_t)off, "; %s %s (%g -> %g)%s", d->train_metric,
-		         last.train_improving ? "kept improving" : "did not improve", last.train_best,
-		         last.train_value, last.train_improving ? ": overfitting" : "");
-	log_msg(r->log, CKPTD_LOG_WARNING, "%s: degraded: %s", r->cfg->name, msg);
-	struct json_object *f = json_object_new_object();
-	json_object_object_add(f, "metric", json_object_new_string(d->metric));
-	json_object_object_add(f, "value", json_number(last.value));
-	json_object_object_add(f, "best", json_number(last.best));
-	json_object_object_add(f, "best_key", json_object_new_int64(last.best_key));
-	json_object_object_add(f, "message", json_object_new_string(msg));
-	emit(r, "degraded", true, last.key, f);
-}
-
-static bool watched(const struct ckptd_run *cfg, const char *m)
-{
-	for (size_t i = 0; i < cfg->select.nby; i++)
-		if (strcmp(cfg->select.by[i].metric, m) == 0)
-			return true;
-	return (cfg->early_stop.enabled && strcmp(cfg->early_stop.metric, m) == 0) ||
-	       (cfg->alerts.degrade.enabled && strcmp(cfg->alerts.degrade.metric, m) == 0);
-}
-
-/* `non_finite` for the latest record, once. */
-static void non_finite(struct ckptd_runner *r)
-{
-	int64_t key;
-	if (!records_last_key(r->records, &key) || (r->st.non_finite && key <= r->st.non_finite_key))
-		return;
-	const struct ckptd_record *rec = records_find(r->records, key);
-	for (size_t id = 0; rec && id < records_nmetrics(r->records); id++) {
-		double v;
-		const char *m = records_metric_name(r->records, id);
-		if (!record_get(rec, (int)id, &v) || isfinite(v) || !watched(r->cfg, m))
-			continue;
-		char msg[200];
-		snprintf(msg, sizeof(msg), "%s is %s at %s %" PRId64, m, isnan(v) ? "NaN" : "infinite",
-		         key_word(r->cfg), key);
-		log_msg(r->log, CKPTD_LOG_WARNING, "%s: %s", r->cfg->name, msg);
-		struct json_object *f = json_object_new_object();
-		json_object_object_add(f, "metric", json_object_new_string(m));
-		json_object_object_add(f, "value", json_object_new_string(isnan(v) ? "nan" : v > 0 ? "inf" : "-inf"));
-		json_object_object_add(f, "message", json_object_new_string(msg));
-		emit(r, "non_finite", true, key, f);
-		return;
-	}
-}
-
-static const char *const action_words[] = { "none", "delete", "compress", "move" };
-
-/* A prune in flight when the daemon died: if the original is gone, the
- * action completed but its event was not written. */
-static void finish_pending(struct ckptd_runner *r)
-{
-	struct stat sb;
-	if (!r->st.pending || r->dry_run)
-		return;
-	if (r->ckdir >= 0 && fstatat(r->ckdir, r->st.pending_name, &sb, AT_SYMLINK_NOFOLLOW) < 0 &&
-	    errno == ENOENT) {
-		struct json_object *f = json_object_new_object();
-		json_object_object_add(f, "checkpoint", json_object_new_string(r->st.pending_name));
-		json_object_object_add(f, "action", json_object_new_string(r->st.pending_action));
-		json_object_object_add(f, "message", json_object_new_string("completed before a restart"));
-		emit(r, "pruned", true, r->st.pending_key, f);
-	}
-	state_set_pending(&r->sd, &r->st, NULL, 0, NULL);
-}
-
-static int prune_one(struct ckptd_runner *r, const struct ckptd_actx *ax, const struct ckptd_entry *e)
-{
-	const char *how = action_words[r->cfg->retain.action];
-	char archive[512], err[512];
-	uint64_t bytes;
-	bool real = !r->dry_run && r->cfg->retain.action != CKPTD_RETAIN_NONE;
-	if (real && state_set_pending(&r->sd, &r->st, e->name, e->key, how) < 0) {
-		log_errno(r->log, CKPTD_LOG_ERROR, "%s: cannot write state before pruning %s", r->cfg->name, e->name);
-		return -1;
-	}
-	int rc = action_prune(ax, e, &bytes, archive, sizeof(archive), err, sizeof(err));
-	if (!real)
-		return 0;
-	struct json_object *f = json_object_new_object();
-	json_object_object_add(f, "checkpoint", json_object_new_string(e->name));
-	json_object_object_add(f, "action", json_object_new_string(how));
-	if (rc == 0) {
-		log_msg(r->log, CKPTD_LOG_INFO, "%s: pruned %s (%s)", r->cfg->name, e->name, how);
-		json_object_object_add(f, "bytes", json_object_new_int64((int64_t)bytes));
-		json_object_object_add(f, "archive", archive[0] ? json_object_new_string(archive) : NULL);
-		emit(r, "pruned", true, e->key, f);
-	} else {
-		log_msg(r->log, CKPTD_LOG_ERROR, "%s: prune failed: %s", r->cfg->name, err);
-		json_object_object_add(f, "message", json_object_new_string(err));
-		if (!state_failed(&r->st, e->name)) /* once until it succeeds */
-			emit(r, "prune_failed", true, e->key, f);
-		else
-			json_object_put(f);
-	}
-	state_set_pending(&r->sd, &r->st, NULL, 0, NULL);
-	return rc == 0 ? 0 : 1;
-}
-
-static int retain(struct ckptd_runner *r, const struct ckptd_actx *ax, const struct ckptd_entry *best,
-                  unsigned *keep)
-{
-	struct ckptd_retain_item *items = calloc(r->entries.n ? r->entries.n : 1, sizeof(*items));
-	if (!items)
-		return -1;
-	for (size_t i = 0; i < r->entries.n; i++)
-		items[i] = (struct ckptd_retain_item){
-			.key = r->entries.v[i].key,
-			.ready = r->entries.v[i].ready && !r->entries.v[i].unreadable,
-		};
-	int failed = 0;
-	if (retain_decide(r->records, &r->cfg->select, &r->cfg->retain, r->st.pins, r->st.npins,
-	                  items, r->entries.n) < 0) {
-		free(items);
-		return -1;
-	}
-	for (size_t i = 0; i < r->entries.n; i++) {
-		const struct ckptd_entry *e = &r->entries.v[i];
-		keep[i] = items[i].keep;
-		/* the link's target stays whatever the rules say */
-		if (best && strcmp(e->name, best->name) == 0)
-			keep[i] |= CKPTD_KEEP_BEST;
-		if (keep[i] || !r->cfg->retain.enabled || e->unreadable)
-			continue;
-		failed += prune_one(r, ax, e) != 0;
-	}
-	free(items);
-	return failed;
 }
 
 static struct json_object *snapshot(const struct ckptd_runner *r, const struct ckptd_entry *best,
@@ -472,7 +352,7 @@ static struct json_object *snapshot(const struct ckptd_runner *r, const struct c
 	struct json_object *o = json_object_new_object(), *cks = json_object_new_array();
 	state_timestamp(ts, sizeof(ts));
 	json_object_object_add(o, "updated_at", json_object_new_string(ts));
-	json_object_object_add(o, "key", json_object_new_string(key_word(r->cfg)));
+	json_object_object_add(o, "key", json_object_new_string(run_key_word(r->cfg)));
 	json_object_object_add(o, "latest", records_last_key(r->records, &last) ? json_object_new_int64(last) : NULL);
 	json_object_object_add(o, "records", json_object_new_int64((int64_t)records_count(r->records)));
 	if (best) {
@@ -501,17 +381,17 @@ int runner_decide(struct ckptd_runner *r)
 {
 	struct ckptd_actx ax = { .run = r->cfg, .log = r->log, .ckdir = r->ckdir, .dry_run = r->dry_run };
 	int failed = 0;
-	finish_pending(r);
+	run_finish_pending(r);
 	const struct ckptd_entry *best = r->ckdir >= 0 ? promote(r, &ax, &failed) : NULL;
-	early_stop(r, &ax);
-	degrade(r);
-	non_finite(r);
+	run_early_stop(r, &ax);
+	run_degrade(r);
+	run_non_finite(r);
 	unsigned *keep = calloc(r->entries.n ? r->entries.n : 1, sizeof(*keep));
 	if (!keep)
 		return -1;
 	/* never prune while the promotion is in doubt */
 	if (r->ckdir >= 0 && !failed) {
-		int rc = retain(r, &ax, best, keep);
+		int rc = run_retain(r, &ax, best, keep);
 		failed += rc < 0 ? 1 : rc;
 	}
 	int rc = 0;

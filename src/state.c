@@ -129,6 +129,9 @@ static int fold(struct ckptd_state *st, struct json_object *ev)
 	} else if (strcmp(event, "non_finite") == 0 && has_key) {
 		st->non_finite = true;
 		st->non_finite_key = key;
+	} else if (strcmp(event, "stalled") == 0) {
+		st->stalled = true;
+		st->stalled_key = has_key ? key : -1;
 	} else if (strcmp(event, "pruned") == 0 && ckpt) {
 		clear_failed(st, ckpt);
 	} else if (strcmp(event, "prune_failed") == 0 && ckpt) {

@@ -11,6 +11,9 @@
 
 int ctl_check(int argc, char **argv);
 int ctl_pick(int argc, char **argv);
+int ctl_status(int argc, char **argv);  /* status.c: read-only */
+int ctl_pin(int argc, char **argv);     /* pin.c */
+int ctl_unpin(int argc, char **argv);
 
 /* Load a config; on failure print its located errors to stderr and return
  * NULL (the caller exits EX_CONFIG). */

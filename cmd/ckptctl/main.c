@@ -1,4 +1,5 @@
-/* ckptctl - validate configs, explain a selection offline.
+/* ckptctl - validate configs, explain a selection offline, show and pin
+ * what the daemon decided.
  * Flags and wiring only: the work is in the library. */
 #include <getopt.h>
 #include <stdio.h>
@@ -16,6 +17,9 @@ void ctl_usage(FILE *f)
 	      "       ckptctl pick [--by METRIC[:min|max][@TOL]]... [--require METRIC>=X|METRIC<=X]...\n"
 	      "                    [--key epoch|step] [--stop METRIC[:min|max] --patience N [--min-delta D]]\n"
 	      "                    [-c FILE -r RUN] [--json] [METRICS_FILE]\n"
+	      "       ckptctl status [-c FILE] [RUN] [--json]\n"
+	      "       ckptctl pin [-c FILE] RUN KEY\n"
+	      "       ckptctl unpin [-c FILE] RUN KEY\n"
 	      "       ckptctl --version | -h\n", f);
 }
 
@@ -86,6 +90,12 @@ int main(int argc, char **argv)
 		return ctl_check(argc - 1, argv + 1);
 	if (strcmp(cmd, "pick") == 0)
 		return ctl_pick(argc - 1, argv + 1);
+	if (strcmp(cmd, "status") == 0)
+		return ctl_status(argc - 1, argv + 1);
+	if (strcmp(cmd, "pin") == 0)
+		return ctl_pin(argc - 1, argv + 1);
+	if (strcmp(cmd, "unpin") == 0)
+		return ctl_unpin(argc - 1, argv + 1);
 	fprintf(stderr, "ckptctl: unknown command '%s'\n", cmd);
 	ctl_usage(stderr);
 	return EX_USAGE;

@@ -1,9 +1,5 @@
-/* ckptd - the checkpoint daemon.  Flags and wiring only.
- *
- * --once catches up with everything on disk, takes every action the
- * policy calls for, writes state and exits.  The long-running watch loop
- * (inotify, timers, signals, sd_notify) is not in this build yet: without
- * --once ckptd says so and exits 69 rather than pretend to watch. */
+/* ckptd - the checkpoint daemon.  Flags and wiring only: --once catches
+ * up with everything on disk and exits; otherwise daemon.c watches. */
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,6 +7,7 @@
 #include <time.h>
 
 #include "ckptd/config.h"
+#include "ckptd/daemon.h"
 #include "ckptd/log.h"
 #include "ckptd/run.h"
 
@@ -104,13 +101,11 @@ int main(int argc, char **argv)
 	diags_free(&diags);
 	struct ckptd_log log;
 	log_init(&log, "ckptd", o.verbose ? CKPTD_LOG_DEBUG : cfg->log_level);
-	if (o.once) {
-		rc = once(cfg, &log, o.dry_run);
-	} else {
-		log_msg(&log, CKPTD_LOG_ERROR, "the watch loop is not in this build yet: "
-		        "run `ckptd --once` (from a timer) to catch up and act");
-		rc = EX_UNAVAILABLE;
+	if (!o.once) {
+		struct ckptd_daemon_opts dopts = { o.config, o.dry_run, o.verbose };
+		return daemon_main(&dopts, cfg);
 	}
+	rc = once(cfg, &log, o.dry_run);
 	config_free(cfg);
 	return rc;
 }

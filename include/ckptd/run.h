@@ -13,10 +13,20 @@
 
 #include "ckptd/ckptdir.h"
 #include "ckptd/config.h"
+#include "ckptd/hook.h"
 #include "ckptd/log.h"
 #include "ckptd/reader.h"
 #include "ckptd/records.h"
 #include "ckptd/state.h"
+
+/* A prune running in a child process (compress, move): the loop watches
+ * child.pidfd and calls runner_child_done(). */
+struct ckptd_slow {
+	bool active;
+	struct ckptd_child child;
+	struct ckptd_entry entry;      /* a copy; entry.name owned */
+	char archive[512];
+};
 
 struct ckptd_runner {
 	const struct ckptd_run *cfg;
@@ -29,6 +39,15 @@ struct ckptd_runner {
 	bool log_missing;
 	int ckdir;                     /* -1 while the checkpoints dir does not exist */
 	struct ckptd_entries entries;
+	struct ckptd_metrics *reader;  /* incremental: fed by the daemon's tail */
+	char **writing;                /* files opened for writing, not closed yet */
+	size_t nwriting;
+	bool async;                    /* slow work goes to children (the daemon) */
+	struct ckptd_slow slow;
+	/* async: hand a started child (a hook, or slow.child) to the loop,
+	 * which reaps it and kills a hook still running after its timeout */
+	void (*on_child)(void *arg, struct ckptd_runner *r, struct ckptd_child *c, bool hook);
+	void *child_arg;
 };
 
 /* Open the run's state (creating STATE_DIR/RUN 0700) and load it.
@@ -40,6 +59,21 @@ void runner_close(struct ckptd_runner *r);
 /* Read the whole metrics log (a missing log is not an error: nothing is
  * scored yet).  0, or -1 with errno (logged). */
 int runner_read_log(struct ckptd_runner *r);
+
+/* The daemon's tail hands the log over in pieces: bytes, a restart at
+ * byte 0, or the end of a finished log. */
+int runner_feed(struct ckptd_runner *r, const char *buf, size_t len);
+void runner_log_reset(struct ckptd_runner *r);
+
+/* A file in the checkpoints dir was opened for writing (true) or closed
+ * or renamed in (false): a file being written is never ready. */
+void runner_writing(struct ckptd_runner *r, const char *name, bool writing);
+
+/* No record for alerts.stall: emit `stalled` once per latest key. */
+void runner_stalled(struct ckptd_runner *r, int64_t idle_ms);
+
+/* The slow prune's child exited with wait status. */
+void runner_child_done(struct ckptd_runner *r, int status);
 
 /* (Re)scan the checkpoints dir; now_ns is CLOCK_REALTIME. */
 int runner_scan(struct ckptd_runner *r, int64_t now_ns);

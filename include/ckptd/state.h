@@ -30,6 +30,8 @@ struct ckptd_state {
 	int64_t degraded_key;          /* key of the last `degraded` */
 	bool non_finite;
 	int64_t non_finite_key;        /* key of the last `non_finite` */
+	bool stalled;
+	int64_t stalled_key;           /* latest key when `stalled` was raised */
 	char **failed;                 /* checkpoints with an open prune_failed */
 	size_t nfailed;
 	/* pins.json */

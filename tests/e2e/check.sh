@@ -63,6 +63,9 @@ case_err enum 9:15 "method must be symlink, hardlink or copy, got 'symlnk'"
 printf '%s\n' "$BASE" | sed 's|name: a|name: "bad name!"|' >"$T/name.yaml"
 case_err name 2:11 "run name 'bad name!'"
 
+printf '%s\n' "$BASE" | sed 's|name: a|name: ".."|' >"$T/dotdot.yaml"
+case_err dotdot 2:11 "run name '..' must be"
+
 printf '%s\n' "$BASE" '    early_stop:' '      metric: val_loss' '      action: {signal: TERM}' >"$T/signal.yaml"
 case_err signal 10:24 "signal needs a pidfile"
 

@@ -6,7 +6,15 @@ CTL="$B/ckptctl"
 CKPTD="$B/ckptd"
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 T=$(mktemp -d /tmp/ckptd-e2e.XXXXXX) || exit 1
-trap 'rm -rf "$T"' EXIT
+# whatever a test left running in the background (a daemon, a listener)
+# goes with it, so a failed test never leaves processes behind
+cleanup() {
+	local p
+	for p in $(jobs -p); do kill -9 "$p" 2>/dev/null; done
+	wait 2>/dev/null
+	rm -rf "$T"
+}
+trap cleanup EXIT
 _n=0
 _failed=0
 

@@ -1,0 +1,79 @@
+#!/bin/bash
+# The real daemon, a real inotify on a real temp dir, a simulated job.
+. "$(dirname "$0")/lib.bash"
+CSV="$ROOT/examples/clinic07/metrics.csv"
+SIM="$ROOT/tests/sim/trainer.sh"
+WAIT="$ROOT/tests/sim/wait-state.sh"
+LISTEN="$B/tools/notify-listen"
+
+# config NAME ACTION [extra lines]
+config() {
+	local name=$1 action=$2; shift 2
+	mkdir -p "$T/$name"
+	{
+		echo "state_dir: $T/$name-state"
+		echo "runs:"
+		echo "  - name: clinic07"
+		echo "    dir: $T/$name"
+		echo "    metrics: {path: metrics.csv}"
+		echo "    checkpoints: {path: checkpoints, pattern: \"epoch={epoch}.ckpt\"}"
+		echo "    select: {by: [val_sensitivity]}"
+		echo "    early_stop: {metric: val_loss, patience: 3, action: {touch: STOP}}"
+		echo "    retain: {best: 2, last: 1, action: $action}"
+		echo "    alerts:"
+		echo "      degrade: {metric: val_loss, after: 2, by: 0.02, train_metric: train_loss}"
+		for l in "$@"; do echo "$l"; done
+	} >"$T/$name.yaml"
+}
+state() { echo "$T/$1-state/clinic07/state.json"; }
+events() { cat "$T/$1-state/clinic07/events.jsonl" 2>/dev/null; }
+count_events() { events "$1" | grep -c "\"event\": *\"$2\""; }
+remaining() { (cd "$T/$1/checkpoints" && ls -1 | grep -v '^best' | sort -t= -k2 -n | tr '\n' ' '); }
+
+# start NAME [args]: the daemon in the background, its pid in $dpid
+start() {
+	local name=$1; shift
+	"$CKPTD" -c "$T/$name.yaml" "$@" 2>>"$T/$name.log" &
+	dpid=$!
+}
+stop() { kill -TERM "$dpid" 2>/dev/null; wait "$dpid" 2>/dev/null; }
+# settle NAME: wait until the daemon's state no longer changes (0.5 s quiet)
+settle() {
+	local prev="" cur i
+	for i in $(seq 100); do
+		cur=$(cat "$(state "$1")" "$T/$1-state/clinic07/events.jsonl" 2>/dev/null | md5sum)
+		[ "$cur" = "$prev" ] && return 0
+		prev=$cur
+		sleep 0.25
+	done
+}
+
+# --- the clinic run, deleting what is not kept, with sd_notify
+config del delete
+"$LISTEN" "$T/notify.sock" "$T/notify.txt" & lpid=$!
+sleep 0.2
+NOTIFY_SOCKET="$T/notify.sock" WATCHDOG_USEC=400000 start del
+run "$SIM" "$CSV" "$T/del" --after "'$WAIT' '$(state del)' \$epoch \"epoch=\$epoch.ckpt\""
+eq "daemon: job stopped after epoch 11" "$out" "stopped after epoch 11"
+settle del
+eq "daemon: best.ckpt -> epoch=8.ckpt" "$(readlink "$T/del/checkpoints/best.ckpt")" "epoch=8.ckpt"
+eq "daemon: exactly epochs 8, 9 and 11 remain" "$(remaining del)" "epoch=8.ckpt epoch=9.ckpt epoch=11.ckpt "
+eq "daemon: one early_stop event" "$(count_events del early_stop)" 1
+eq "daemon: one degraded alert" "$(count_events del degraded)" 1
+eq "daemon: promotions to 1..8, each once" "$(events del | grep '"promoted"' | sed 's/.*"key": *\([0-9]*\).*/\1/' | tr '\n' ' ')" "1 2 3 4 5 6 7 8 "
+kill -HUP "$dpid"; sleep 0.5
+echo "runs: [" >"$T/del.yaml.bad"; cp "$T/del.yaml" "$T/del.yaml.good"; cp "$T/del.yaml.bad" "$T/del.yaml"
+kill -HUP "$dpid"; sleep 0.5
+has "daemon: a bad config on SIGHUP is reported" "keeping the old one" "$(cat "$T/del.log")"
+kill -0 "$dpid" 2>/dev/null && ok "daemon: still running after a bad reload" || not_ok "daemon: still running after a bad reload"
+cp "$T/del.yaml.good" "$T/del.yaml"
+stop
+kill "$lpid" 2>/dev/null; wait "$lpid" 2>/dev/null
+n=$(cat "$T/notify.txt")
+has "sd_notify: READY=1" "READY=1" "$n"
+has "sd_notify: STATUS" "STATUS=watching 1 run" "$n"
+has "sd_notify: WATCHDOG=1" "WATCHDOG=1" "$n"
+has "sd_notify: RELOADING=1" "RELOADING=1" "$n"
+has "sd_notify: STOPPING=1" "STOPPING=1" "$n"
+
+done_testing
