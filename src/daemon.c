@@ -26,6 +26,7 @@
 #define DECIDE_DELAY_MS 100   /* gather a burst of events into one decision */
 #define RESCAN_MS 30000       /* a safety net under inotify */
 #define RETRY_MS 1000         /* missing dirs, not-ready checkpoints, polling */
+#define SAVE_LOG_MS 5000      /* records saved at most this often (and at exit) */
 
 struct ckptd_daemon;
 
@@ -37,6 +38,7 @@ struct drun {
 	int ck_watch, parent_watch, pins_watch;
 	uint64_t decide_timer, retry_timer, rescan_timer, stall_timer;
 	bool polling_ck;          /* the checkpoints dir could not be watched */
+	int64_t saved_ms;         /* when the records were last saved */
 	size_t seen_records;
 	int64_t seen_key;
 	bool seen_any;
@@ -368,12 +370,23 @@ static void decide(struct drun *dr)
 	}
 }
 
+static void save_log(struct drun *dr, bool now)
+{
+	struct ckptd_tail_pos tp;
+	if (!dr->tail || !dr->r.records_dirty || (!now && loop_now_ms() - dr->saved_ms < SAVE_LOG_MS))
+		return;
+	tail_pos(dr->tail, &tp);
+	runner_save_log(&dr->r, &tp);
+	dr->saved_ms = loop_now_ms();
+}
+
 static void decide_cb(struct ckptd_loop *l, void *arg)
 {
 	struct drun *dr = arg;
 	(void)l;
 	dr->decide_timer = 0;
 	decide(dr);
+	save_log(dr, false);
 	notify_status(dr->d);
 }
 
@@ -389,8 +402,11 @@ static int run_start(struct ckptd_daemon *d, struct drun *dr, const struct ckptd
 	dr->r.async = true;
 	dr->r.on_child = on_child;
 	dr->r.child_arg = dr;
+	struct ckptd_tail_pos pos;
+	bool resume = runner_load_log(&dr->r, &pos) == 0;
+	dr->saved_ms = loop_now_ms();
 	dr->tail = tail_new(d->loop, d->watch, cfg->metrics.path, RETRY_MS, &tail_ops, dr, &d->log);
-	if (!dr->tail || tail_start(dr->tail, NULL) < 0) {
+	if (!dr->tail || tail_start(dr->tail, resume ? &pos : NULL) < 0) {
 		log_errno(&d->log, CKPTD_LOG_ERROR, "%s: following %s", cfg->name, cfg->metrics.path);
 		return -1;
 	}
@@ -415,6 +431,8 @@ static void run_stop(struct ckptd_daemon *d, struct drun *dr)
 		if (watches[i] >= 0)
 			watch_remove(d->watch, watches[i]);
 	drop_children(d, dr);
+	if (dr->open)
+		save_log(dr, true);
 	tail_free(dr->tail);
 	dr->tail = NULL;
 	if (dr->open && !d->o.dry_run)

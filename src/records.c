@@ -201,25 +201,18 @@ static int reserve_vals(struct ckptd_record *rec, size_t n)
 	return 0;
 }
 
-int records_put_row(struct ckptd_records *r, int64_t key,
-                    const struct ckptd_field *fields, size_t nfields)
+/* Merge fields into the record of key as generation gen: a record last
+ * written by an older generation is replaced, not merged into. */
+static int put(struct ckptd_records *r, int64_t key, uint32_t gen,
+               const struct ckptd_field *fields, size_t nfields)
 {
-	/* A key below the previous one: training resumed from an earlier
-	 * checkpoint.  Rows from here on replace what they touch. */
-	if (r->has_last && key < r->last_key) {
-		r->gen++;
-		r->resumes++;
-	}
-	r->has_last = true;
-	r->last_key = key;
-
 	struct ckptd_record *rec = find_or_insert(r, key);
 	if (!rec)
 		goto nomem;
-	if (rec->gen != r->gen) {
+	if (rec->gen != gen) {
 		if (rec->have)
 			memset(rec->have, 0, rec->nvals);
-		rec->gen = r->gen;
+		rec->gen = gen;
 	}
 	for (size_t i = 0; i < nfields; i++) {
 		long id = intern(r, fields[i].name, fields[i].name_len);
@@ -232,6 +225,40 @@ int records_put_row(struct ckptd_records *r, int64_t key,
 nomem:
 	errno = ENOMEM;
 	return -1;
+}
+
+int records_put_row(struct ckptd_records *r, int64_t key,
+                    const struct ckptd_field *fields, size_t nfields)
+{
+	/* A key below the previous one: training resumed from an earlier
+	 * checkpoint.  Rows from here on replace what they touch. */
+	if (r->has_last && key < r->last_key) {
+		r->gen++;
+		r->resumes++;
+	}
+	r->has_last = true;
+	r->last_key = key;
+	return put(r, key, r->gen, fields, nfields);
+}
+
+int records_put_saved(struct ckptd_records *r, int64_t key, uint32_t gen,
+                      const struct ckptd_field *fields, size_t nfields)
+{
+	return put(r, key, gen, fields, nfields);
+}
+
+uint32_t records_gen(const struct ckptd_records *r)
+{
+	return r->gen;
+}
+
+void records_set_meta(struct ckptd_records *r, uint32_t gen, uint32_t resumes, bool has_last,
+                      int64_t last_key)
+{
+	r->gen = gen;
+	r->resumes = resumes;
+	r->has_last = has_last;
+	r->last_key = last_key;
 }
 
 size_t records_nmetrics(const struct ckptd_records *r)

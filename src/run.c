@@ -20,7 +20,9 @@
 #include "ckptd/policy.h"
 #include "ckptd/retain.h"
 #include "ckptd/run.h"
+#include "ckptd/records_io.h"
 #include "ckptd/run_int.h"
+#include "ckptd/atomic.h"
 
 
 int run_emit(struct ckptd_runner *r, const char *event, bool has_key, int64_t key,
@@ -163,6 +165,16 @@ int runner_read_log(struct ckptd_runner *r)
 int runner_feed(struct ckptd_runner *r, const char *buf, size_t len)
 {
 	r->log_missing = false;
+	if (r->prefix_n < sizeof(r->prefix)) {
+		size_t k = sizeof(r->prefix) - r->prefix_n;
+		memcpy(r->prefix + r->prefix_n, buf, len < k ? len : k);
+		r->prefix_n += len < k ? len : k;
+	}
+	const char *nl = len ? memrchr(buf, '\n', len) : NULL;
+	if (nl)
+		r->complete = r->delivered + (uint64_t)(nl - buf) + 1;
+	r->delivered += len;
+	r->records_dirty = true;
 	if (metrics_feed(r->reader, buf, len) < 0) {
 		if (errno == ENOMEM) {
 			log_errno(r->log, CKPTD_LOG_ERROR, "%s: reading %s", r->cfg->name, r->cfg->metrics.path);
@@ -183,8 +195,102 @@ void runner_log_reset(struct ckptd_runner *r)
 	 * that a replaced log does not leave stale records behind */
 	records_clear(r->records);
 	memset(&r->stats, 0, sizeof(r->stats));
+	r->delivered = r->complete = r->prefix_n = 0;
+	r->records_dirty = true;
 	log_msg(r->log, CKPTD_LOG_INFO, "%s: %s replaced or rewritten: reading it again",
 	        r->cfg->name, r->cfg->metrics.path);
+}
+
+#define LOG_STATE "log.json"
+
+int runner_save_log(struct ckptd_runner *r, const struct ckptd_tail_pos *tp)
+{
+	const struct ckptd_run *c = r->cfg;
+	bool csv = c->metrics.format != CKPTD_FMT_JSONL;
+	const char *hdr_end = memchr(r->prefix, '\n', r->prefix_n);
+	if (r->dry_run || c->metrics.zst || !tp->valid || r->complete == 0 || (csv && !hdr_end))
+		return 0; /* nothing a restart could continue from */
+	uint32_t plen = r->complete < sizeof(r->prefix) ? (uint32_t)r->complete : (uint32_t)sizeof(r->prefix);
+	struct json_object *o = json_object_new_object(), *pos = json_object_new_object();
+	json_object_object_add(o, "version", json_object_new_int(1));
+	json_object_object_add(o, "path", json_object_new_string(c->metrics.path));
+	json_object_object_add(pos, "dev", json_object_new_int64((int64_t)tp->dev));
+	json_object_object_add(pos, "ino", json_object_new_int64((int64_t)tp->ino));
+	json_object_object_add(pos, "offset", json_object_new_int64((int64_t)r->complete));
+	json_object_object_add(pos, "prefix_len", json_object_new_int64(plen));
+	json_object_object_add(pos, "prefix_hash", json_object_new_int64((int64_t)tail_prefix_hash(r->prefix, plen)));
+	json_object_object_add(o, "pos", pos);
+	if (csv) /* the reader needs the header to go on in the middle */
+		json_object_object_add(o, "header", json_object_new_string_len(r->prefix, (int)(hdr_end - r->prefix + 1)));
+	json_object_object_add(o, "records", records_to_json(r->records));
+	const char *text = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
+	int rc = atomic_write_at(r->sd.dirfd, LOG_STATE, text, strlen(text), 0600);
+	if (rc < 0)
+		log_errno(r->log, CKPTD_LOG_WARNING, "%s: saving %s", c->name, LOG_STATE);
+	else
+		r->records_dirty = false;
+	json_object_put(o);
+	return rc;
+}
+
+static int64_t jint(struct json_object *o, const char *k, bool *ok)
+{
+	struct json_object *v;
+	if (!json_object_object_get_ex(o, k, &v) || !json_object_is_type(v, json_type_int)) {
+		*ok = false;
+		return 0;
+	}
+	return json_object_get_int64(v);
+}
+
+/* The first n bytes of the log, into the prefix: a later save needs them. */
+static int read_prefix(struct ckptd_runner *r, size_t n)
+{
+	int fd = open(r->cfg->metrics.path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+	if (fd < 0)
+		return -1;
+	ssize_t got = pread(fd, r->prefix, n, 0);
+	close(fd);
+	if (got != (ssize_t)n)
+		return -1;
+	r->prefix_n = n;
+	return 0;
+}
+
+int runner_load_log(struct ckptd_runner *r, struct ckptd_tail_pos *pos)
+{
+	char *text = read_small_at(r->sd.dirfd, LOG_STATE, 1u << 30, NULL);
+	if (!text)
+		return -1;
+	struct json_object *o = json_tokener_parse(text), *p, *recs, *path, *hdr = NULL;
+	free(text);
+	bool ok = o && json_object_object_get_ex(o, "pos", &p) && json_object_object_get_ex(o, "path", &path) &&
+	          json_object_object_get_ex(o, "records", &recs) &&
+	          strcmp(json_object_get_string(path), r->cfg->metrics.path) == 0;
+	if (ok) {
+		*pos = (struct ckptd_tail_pos){
+			.valid = true, .dev = (uint64_t)jint(p, "dev", &ok), .ino = (uint64_t)jint(p, "ino", &ok),
+			.offset = (uint64_t)jint(p, "offset", &ok), .prefix_len = (uint32_t)jint(p, "prefix_len", &ok),
+			.prefix_hash = (uint64_t)jint(p, "prefix_hash", &ok),
+		};
+	}
+	if (ok && r->cfg->metrics.format != CKPTD_FMT_JSONL)
+		ok = json_object_object_get_ex(o, "header", &hdr) && json_object_is_type(hdr, json_type_string);
+	ok = ok && pos->prefix_len <= sizeof(r->prefix) && read_prefix(r, pos->prefix_len) == 0 &&
+	     records_from_json(r->records, recs) == 0;
+	if (ok && hdr)
+		ok = metrics_feed(r->reader, json_object_get_string(hdr), (size_t)json_object_get_string_len(hdr)) == 0;
+	json_object_put(o);
+	if (!ok) { /* start clean: the whole log is read again */
+		records_clear(r->records);
+		metrics_reset(r->reader);
+		r->prefix_n = 0;
+		return -1;
+	}
+	r->delivered = r->complete = pos->offset;
+	log_msg(r->log, CKPTD_LOG_INFO, "%s: resuming %s at byte %llu (%zu records)", r->cfg->name,
+	        r->cfg->metrics.path, (unsigned long long)pos->offset, records_count(r->records));
+	return 0;
 }
 
 void runner_writing(struct ckptd_runner *r, const char *name, bool writing)

@@ -548,3 +548,8 @@ void tail_free(struct ckptd_tail *t)
 	free(t->dir);
 	free(t);
 }
+
+uint64_t tail_prefix_hash(const char *p, size_t n)
+{
+	return fnv(FNV_BASIS, p, n);
+}

@@ -67,4 +67,13 @@ bool records_last_key(const struct ckptd_records *r, int64_t *out);
 /* How many times the key went back (resumes). */
 uint32_t records_resumes(const struct ckptd_records *r);
 
+/* For restoring a saved table (records_io.c): the resume generation of
+ * the table, and a record put as it was, with its own generation, without
+ * resume detection. */
+uint32_t records_gen(const struct ckptd_records *r);
+void records_set_meta(struct ckptd_records *r, uint32_t gen, uint32_t resumes, bool has_last,
+                      int64_t last_key);
+int records_put_saved(struct ckptd_records *r, int64_t key, uint32_t gen,
+                      const struct ckptd_field *fields, size_t nfields);
+
 #endif

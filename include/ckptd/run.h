@@ -18,6 +18,9 @@
 #include "ckptd/reader.h"
 #include "ckptd/records.h"
 #include "ckptd/state.h"
+#include "ckptd/tail.h"
+
+#define CKPTD_LOG_PREFIX 4096
 
 /* A prune running in a child process (compress, move): the loop watches
  * child.pidfd and calls runner_child_done(). */
@@ -40,6 +43,11 @@ struct ckptd_runner {
 	int ckdir;                     /* -1 while the checkpoints dir does not exist */
 	struct ckptd_entries entries;
 	struct ckptd_metrics *reader;  /* incremental: fed by the daemon's tail */
+	/* what of the log was delivered, to resume after a restart */
+	uint64_t delivered, complete;  /* bytes; complete: up to the last newline */
+	char prefix[CKPTD_LOG_PREFIX]; /* the first bytes delivered */
+	size_t prefix_n;
+	bool records_dirty;
 	char **writing;                /* files opened for writing, not closed yet */
 	size_t nwriting;
 	bool async;                    /* slow work goes to children (the daemon) */
@@ -64,6 +72,15 @@ int runner_read_log(struct ckptd_runner *r);
  * byte 0, or the end of a finished log. */
 int runner_feed(struct ckptd_runner *r, const char *buf, size_t len);
 void runner_log_reset(struct ckptd_runner *r);
+
+/* Save the records and where reading got to (tp: the tail's position on
+ * the same file) in STATE_DIR/RUN/log.json, atomically; a restart then
+ * continues from there.  Nothing is saved for .zst logs (a compressed
+ * stream cannot be entered in the middle).  0, or -1 (logged). */
+int runner_save_log(struct ckptd_runner *r, const struct ckptd_tail_pos *tp);
+/* Restore what runner_save_log saved; 0 with *pos set for tail_start, or
+ * -1 when there is nothing usable (read the log from the start). */
+int runner_load_log(struct ckptd_runner *r, struct ckptd_tail_pos *pos);
 
 /* A file in the checkpoints dir was opened for writing (true) or closed
  * or renamed in (false): a file being written is never ready. */

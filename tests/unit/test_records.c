@@ -1,6 +1,7 @@
 /* Unit tests: the per-run record table (merging, resumes, lookup). */
 #include <math.h>
 
+#include "ckptd/records_io.h"
 #include "testutil.h"
 
 #define F(n, v) { n, sizeof(n) - 1, v }
@@ -100,6 +101,41 @@ static void test_nonfinite_and_many_names(void **state)
 	records_free(r);
 }
 
+/* Saved and restored, a table behaves as the original: values (NaN
+ * included), the latest key, and a resume still replacing stale records. */
+static void test_json_round_trip(void **state)
+{
+	(void)state;
+	struct ckptd_records *r = records_new(), *back = records_new();
+	for (int k = 1; k <= 5; k++) {
+		struct ckptd_field f[] = { F("val_loss", k == 3 ? NAN : 1.0 / k), F("extra", k) };
+		records_put_row(r, k, f, 2);
+	}
+	struct ckptd_field again[] = { F("val_loss", 0.9) };
+	records_put_row(r, 2, again, 1); /* resumed from 1: 3..5 are stale */
+	struct json_object *o = records_to_json(r);
+	assert_non_null(o);
+	struct json_object *parsed = json_tokener_parse(json_object_to_json_string(o));
+	assert_int_equal(records_from_json(back, parsed), 0);
+	assert_int_equal(records_count(back), 5);
+	assert_true(isnan(tu_get(back, 3, "val_loss")));
+	assert_true(tu_get(back, 2, "val_loss") == 0.9);
+	assert_false(tu_has(back, 2, "extra"));
+	int64_t last;
+	assert_true(records_last_key(back, &last));
+	assert_int_equal(last, 2);
+	assert_int_equal(records_resumes(back), 1);
+	/* the resumed run reaches 3: the stale record is replaced, not merged */
+	struct ckptd_field three[] = { F("val_loss", 0.7) };
+	records_put_row(back, 3, three, 1);
+	assert_true(tu_get(back, 3, "val_loss") == 0.7);
+	assert_false(tu_has(back, 3, "extra"));
+	json_object_put(o);
+	json_object_put(parsed);
+	records_free(r);
+	records_free(back);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -108,6 +144,7 @@ int main(void)
 		cmocka_unit_test(test_key_going_back_replaces),
 		cmocka_unit_test(test_out_of_order_insert_sorted),
 		cmocka_unit_test(test_nonfinite_and_many_names),
+		cmocka_unit_test(test_json_round_trip),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
