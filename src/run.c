@@ -438,8 +438,8 @@ static const struct ckptd_entry *promote(struct ckptd_runner *r, const struct ck
 		}
 	}
 	if (!r->dry_run)
-		log_msg(r->log, CKPTD_LOG_NOTICE, "%s: promoted %s (%s %s = %g)", r->cfg->name, e->name,
-		        run_key_word(r->cfg), r->cfg->select.by[0].metric, first_by_value(r, best));
+		log_msg(r->log, CKPTD_LOG_NOTICE, "%s: promoted %s (%s %" PRId64 ": %s %g)", r->cfg->name,
+		        e->name, run_key_word(r->cfg), best, r->cfg->select.by[0].metric, first_by_value(r, best));
 	struct json_object *f = json_object_new_object();
 	json_object_object_add(f, "checkpoint", json_object_new_string(e->name));
 	json_object_object_add(f, "metric", json_object_new_string(r->cfg->select.by[0].metric));

@@ -29,11 +29,17 @@ mkdir -p "$dir/checkpoints"
 echo $$ >"$dir/train.pid"
 ck="$dir/checkpoints"
 
+# like trained weights: some entropy, much redundancy (compresses ~4:1)
+weights() { # bytes
+	head -c "$(($1 / 4))" /dev/urandom
+	head -c "$(($1 - $1 / 4))" /dev/zero | tr '\0' 'w'
+}
+
 save_ckpt() { # epoch
 	local name="epoch=$1.ckpt"
 	case $save in
 	rename)
-		head -c "$size" /dev/urandom >"$ck/.$name.tmp"
+		weights "$size" >"$ck/.$name.tmp"
 		echo "weights of epoch $1" >>"$ck/.$name.tmp"
 		mv "$ck/.$name.tmp" "$ck/$name" ;;
 	inplace)
@@ -42,7 +48,7 @@ save_ckpt() { # epoch
 		echo "weights of epoch $1" >>"$ck/$name" ;;
 	dir)
 		mkdir -p "$ck/$name"
-		head -c "$size" /dev/urandom >"$ck/$name/model.bin"
+		weights "$size" >"$ck/$name/model.bin"
 		echo "{\"epoch\": $1}" >"$ck/$name/meta.json"
 		: >"$ck/$name/COMMIT" ;;
 	esac
