@@ -76,4 +76,19 @@ has "sd_notify: WATCHDOG=1" "WATCHDOG=1" "$n"
 has "sd_notify: RELOADING=1" "RELOADING=1" "$n"
 has "sd_notify: STOPPING=1" "STOPPING=1" "$n"
 
+# --- alert hooks (argv, no shell of ours, JSON on stdin, env) and stalled
+config hook delete "      stall: 1s" \
+	"      exec: [\"/bin/sh\", \"-c\", 'cat > \"\$1-\$2-\$3.json\"; env | grep -e ^CKPTD_RUN= -e ^CKPTD_EVENT= -e ^CKPTD_KEY= | sort > \"\$1-\$2-\$3.env\"', \"hook\", \"$T/hook\", \"{event}\", \"{key}\"]"
+start hook
+run "$SIM" "$CSV" "$T/hook" --after "'$WAIT' '$(state hook)' \$epoch \"epoch=\$epoch.ckpt\""
+eq "hooks: job stopped after epoch 11" "$out" "stopped after epoch 11"
+for i in $(seq 60); do [ -f "$T/hook-stalled-11.json" ] && break; sleep 0.1; done
+has "hooks: degraded hook got the event JSON on stdin" '"event": "degraded"' "$(cat "$T/hook-degraded-10.json" 2>/dev/null)"
+has "hooks: early_stop hook ran" '"event": "early_stop"' "$(cat "$T/hook-early_stop-11.json" 2>/dev/null)"
+eq "hooks: environment" "$(cat "$T/hook-degraded-10.env" 2>/dev/null | tr '\n' ' ')" "CKPTD_EVENT=degraded CKPTD_KEY=10 CKPTD_RUN=clinic07 "
+has "stalled: raised when no record came for 1 s" '"event": "stalled"' "$(events hook)"
+sleep 1.5
+eq "stalled: raised once for the same latest key" "$(count_events hook stalled)" 1
+stop
+
 done_testing
