@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <spawn.h>
 #include <stdbool.h>
 #include <stdlib.h>
@@ -385,12 +386,19 @@ int child_run(int (*fn)(void *arg), void *arg, struct ckptd_child *out)
 	}
 	out->pid = -1;
 	out->pidfd = -1;
+	pid_t parent = getpid();
 	pid = fork();
 	if (pid < 0)
 		return -1;
 	if (pid == 0) {
 		sigset_t none;
 		sigemptyset(&none);
+		/* The work dies with the daemon: a restarted daemon must not find
+		 * an orphan still writing its archive (it removes the temporary
+		 * and decides again).  The getppid check closes the race with a
+		 * parent that died before the prctl. */
+		if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent)
+			_exit(127);
 		if (sigprocmask(SIG_SETMASK, &none, NULL) < 0)
 			_exit(127);
 		_exit(fn(arg) & 0xff);

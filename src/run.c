@@ -119,11 +119,8 @@ void runner_close(struct ckptd_runner *r)
 	}
 	free(r->slow.entry.name);
 	r->slow.entry.name = NULL;
-	for (size_t i = 0; i < r->nwriting; i++)
-		free(r->writing[i]);
-	free(r->writing);
-	r->writing = NULL;
-	r->nwriting = 0;
+	strset_free(&r->writing);
+	strset_free(&r->dry_seen);
 	metrics_free(r->reader);
 	r->reader = NULL;
 	records_free(r->records);
@@ -190,14 +187,15 @@ int runner_feed(struct ckptd_runner *r, const char *buf, size_t len)
 
 void runner_log_reset(struct ckptd_runner *r)
 {
+	/* The reader starts again (a new header); the records stay: a rotated
+	 * log's new file holds only the next epochs, and a rewritten one
+	 * (Lightning) or a restarted job's goes back in keys, which replaces
+	 * records as they are logged again (records.h: resumes). */
 	metrics_reset(r->reader);
-	/* the file is read again from byte 0: start from an empty table, so
-	 * that a replaced log does not leave stale records behind */
-	records_clear(r->records);
 	memset(&r->stats, 0, sizeof(r->stats));
 	r->delivered = r->complete = r->prefix_n = 0;
 	r->records_dirty = true;
-	log_msg(r->log, CKPTD_LOG_INFO, "%s: %s replaced or rewritten: reading it again",
+	log_msg(r->log, CKPTD_LOG_INFO, "%s: %s is a new file (rotated, replaced or rewritten): reading it from the start",
 	        r->cfg->name, r->cfg->metrics.path);
 }
 
@@ -295,31 +293,10 @@ int runner_load_log(struct ckptd_runner *r, struct ckptd_tail_pos *pos)
 
 void runner_writing(struct ckptd_runner *r, const char *name, bool writing)
 {
-	for (size_t i = 0; i < r->nwriting; i++) {
-		if (strcmp(r->writing[i], name) != 0)
-			continue;
-		if (!writing) {
-			free(r->writing[i]);
-			r->writing[i] = r->writing[--r->nwriting];
-		}
-		return;
-	}
 	if (!writing)
-		return;
-	char **v = realloc(r->writing, (r->nwriting + 1) * sizeof(*v));
-	if (!v)
-		return; /* worst case it looks ready early: verify still guards */
-	r->writing = v;
-	if ((v[r->nwriting] = strdup(name)))
-		r->nwriting++;
-}
-
-static bool is_writing(const struct ckptd_runner *r, const char *name)
-{
-	for (size_t i = 0; i < r->nwriting; i++)
-		if (strcmp(r->writing[i], name) == 0)
-			return true;
-	return false;
+		strset_del(&r->writing, name);
+	else if (strset_add(&r->writing, name) < 0) /* worst case it looks ready early: verify still guards */
+		log_errno(r->log, CKPTD_LOG_WARNING, "%s: tracking %s", r->cfg->name, name);
 }
 
 int runner_scan(struct ckptd_runner *r, int64_t now_ns)
@@ -340,7 +317,7 @@ int runner_scan(struct ckptd_runner *r, int64_t now_ns)
 	}
 	for (size_t i = 0; i < r->entries.n; i++) {
 		struct ckptd_entry *e = &r->entries.v[i];
-		if (e->ready && !e->is_dir && is_writing(r, e->name)) {
+		if (e->ready && !e->is_dir && strset_has(&r->writing, e->name)) {
 			e->ready = false;
 			snprintf(e->why, sizeof(e->why), "still open for writing");
 		}
@@ -427,7 +404,7 @@ static const struct ckptd_entry *promote(struct ckptd_runner *r, const struct ck
 	bool same_state = r->st.promoted && r->st.promoted_key == best &&
 	                  strcmp(r->st.promoted_name, e->name) == 0;
 	bool link_ok = r->cfg->promote.method == CKPTD_PROMOTE_COPY ? same_state : action_link_is(ax, e);
-	if (link_ok && same_state)
+	if (same_state && (link_ok || r->dry_run)) /* a dry run said it already */
 		return e;
 	if (!link_ok) {
 		char err[512];

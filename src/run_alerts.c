@@ -62,10 +62,8 @@ static void run_hook(struct ckptd_runner *r, char **argv, const char *event, boo
 int run_emit(struct ckptd_runner *r, const char *event, bool has_key, int64_t key,
                 struct json_object *fields)
 {
-	if (r->dry_run) {
-		json_object_put(fields);
-		return 0;
-	}
+	if (r->dry_run) /* nothing written: remembered, so it is said once */
+		return state_remember(&r->st, event, has_key, key, fields);
 	char *line = NULL;
 	if (state_event(&r->sd, &r->st, event, has_key, key, fields, &line) < 0) {
 		log_errno(r->log, CKPTD_LOG_ERROR, "%s: cannot record event %s", r->cfg->name, event);
@@ -197,8 +195,4 @@ void runner_stalled(struct ckptd_runner *r, int64_t idle_ms)
 	struct json_object *f = json_object_new_object();
 	json_object_object_add(f, "message", json_object_new_string(msg));
 	run_emit(r, "stalled", any, key, f);
-	if (r->dry_run) { /* remember it in memory all the same */
-		r->st.stalled = true;
-		r->st.stalled_key = any ? key : -1;
-	}
 }

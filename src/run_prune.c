@@ -129,9 +129,11 @@ static int prune_one(struct ckptd_runner *r, const struct ckptd_actx *ax, const 
 	}
 	if (real && r->async && r->on_child && r->cfg->retain.action != CKPTD_RETAIN_DELETE)
 		return prune_slow(r, e, how);
+	if (!real && strset_has(&r->dry_seen, e->name))
+		return 0; /* "would prune" said once */
 	int rc = action_prune(ax, e, &bytes, archive, sizeof(archive), err, sizeof(err));
 	if (!real)
-		return 0;
+		return strset_add(&r->dry_seen, e->name) < 0 ? -1 : 0;
 	if (rc == 0) {
 		pruned_event(r, e, how, bytes, archive);
 	} else {

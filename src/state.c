@@ -8,6 +8,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "ckptd/archive_tmp.h"
 #include "ckptd/atomic.h"
 #include "ckptd/state.h"
 
@@ -224,9 +225,26 @@ static int load_pending(struct ckptd_statedir *sd, struct ckptd_state *st)
 	return 0;
 }
 
+/* Temporaries of state.json and log.json a crash left (only the daemon
+ * writes those; pins.json's belong to a ckptctl that may be running). */
+static void clean_tmp(struct ckptd_statedir *sd)
+{
+	char **names;
+	size_t n;
+	if (archive_tmp_names(sd->dirfd, &names, &n) < 0)
+		return;
+	for (size_t i = 0; i < n; i++)
+		if (archive_tmp_is_ours(names[i]) &&
+		    (strncmp(names[i], "." STATE ".", sizeof(STATE) + 1) == 0 ||
+		     strncmp(names[i], ".log.json.", 10) == 0))
+			(void)unlinkat(sd->dirfd, names[i], 0);
+	archive_tmp_names_free(names, n);
+}
+
 int state_load(struct ckptd_statedir *sd, struct ckptd_state *st)
 {
 	memset(st, 0, sizeof(*st));
+	clean_tmp(sd);
 	if (load_events(sd, st) < 0 || state_load_pins(sd, st) < 0 || load_pending(sd, st) < 0)
 		return -1;
 	return 0;
@@ -300,6 +318,21 @@ int state_event(struct ckptd_statedir *sd, struct ckptd_state *st, const char *e
 	} else {
 		errno = ENOMEM;
 	}
+	json_object_put(ev);
+	return rc;
+}
+
+int state_remember(struct ckptd_state *st, const char *event, bool has_key, int64_t key,
+                   struct json_object *fields)
+{
+	struct json_object *ev = fields ? fields : json_object_new_object();
+	if (!ev) {
+		errno = ENOMEM;
+		return -1;
+	}
+	json_object_object_add(ev, "event", json_object_new_string(event));
+	json_object_object_add(ev, "key", has_key ? json_object_new_int64(key) : NULL);
+	int rc = fold(st, ev);
 	json_object_put(ev);
 	return rc;
 }

@@ -18,6 +18,7 @@
 #include "ckptd/reader.h"
 #include "ckptd/records.h"
 #include "ckptd/state.h"
+#include "ckptd/strset.h"
 #include "ckptd/tail.h"
 
 #define CKPTD_LOG_PREFIX 4096
@@ -48,8 +49,8 @@ struct ckptd_runner {
 	char prefix[CKPTD_LOG_PREFIX]; /* the first bytes delivered */
 	size_t prefix_n;
 	bool records_dirty;
-	char **writing;                /* files opened for writing, not closed yet */
-	size_t nwriting;
+	struct strset writing;         /* files opened for writing, not closed yet */
+	struct strset dry_seen;        /* dry run: prunes already reported */
 	bool async;                    /* slow work goes to children (the daemon) */
 	struct ckptd_slow slow;
 	/* async: hand a started child (a hook, or slow.child) to the loop,

@@ -71,6 +71,11 @@ bool state_pinned(const struct ckptd_state *st, int64_t key);
 int state_event(struct ckptd_statedir *sd, struct ckptd_state *st, const char *event,
                 bool has_key, int64_t key, struct json_object *fields, char **line);
 
+/* Fold an event into st without writing it (a dry run remembers what it
+ * would have done, so that it says so once).  fields is consumed. */
+int state_remember(struct ckptd_state *st, const char *event, bool has_key, int64_t key,
+                   struct json_object *fields);
+
 /* Record (or clear, with name NULL) the prune in flight in state.json,
  * together with the status snapshot (consumed; may be NULL). */
 int state_save(struct ckptd_statedir *sd, struct ckptd_state *st, struct json_object *snapshot);

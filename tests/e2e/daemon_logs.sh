@@ -110,8 +110,11 @@ config_plain res delete
 start res
 echo "epoch,val_loss,val_sensitivity" >"$T/res/metrics.csv"
 step() { echo "$2,0.50,$3" >>"$T/res/metrics.csv"; save res "$2"; }
-for r in 1:0.50 2:0.55 3:0.60 4:0.65 5:0.70 6:0.75; do step res "${r%%:*}" "${r#*:}"; done
-wait_until 10 '[ "$(best res)" = epoch=6.ckpt ]'
+for r in 1:0.50 2:0.55 3:0.60 4:0.65 5:0.70 6:0.75; do
+	k=${r%%:*}
+	step res "$k" "${r#*:}"
+	wait_until 10 '[ "$(best res)" = epoch=$k.ckpt ]'
+done
 settle res
 eq "resume: first run: best epoch 6" "$(best res)" "epoch=6.ckpt"
 step res 4 0.60; settle res
@@ -172,6 +175,22 @@ mv "$T/rot2/metrics.csv" "$T/rot2/metrics.csv.1"
 run "$SIM" "$(seg 6 15)" "$T/rot2" --after "$(after rot2)"
 eq "rotate at once: job stopped after epoch 11" "$out" "stopped after epoch 11"
 clinic_end rot2 "rotate at once"
+stop
+
+# after a rotation the old file's records still count: a better epoch
+# logged before the rotation stays the best
+config_plain rotb delete
+start rotb
+echo "epoch,val_loss,val_sensitivity" >"$T/rotb/metrics.csv"
+echo "1,0.50,0.90" >>"$T/rotb/metrics.csv"; save rotb 1
+echo "2,0.50,0.50" >>"$T/rotb/metrics.csv"; save rotb 2
+"$WAIT" "$(state rotb)" 2 epoch=2.ckpt || not_ok "rotate, best before: record 2 seen (timed out)"
+mv "$T/rotb/metrics.csv" "$T/rotb/metrics.csv.1"
+{ echo "epoch,val_loss,val_sensitivity"; echo "3,0.50,0.60"; } >"$T/rotb/metrics.csv"; save rotb 3
+"$WAIT" "$(state rotb)" 3 epoch=3.ckpt
+settle rotb
+eq "rotate, best before: best.ckpt stays epoch=1.ckpt" "$(best rotb)" "epoch=1.ckpt"
+eq "rotate, best before: 1 and 3 remain" "$(remaining rotb)" "epoch=1.ckpt epoch=3.ckpt "
 stop
 
 # --- checkpoints after their metrics, and metrics after their checkpoints
