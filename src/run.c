@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <math.h>
 #include <poll.h>
 #include <stdio.h>
@@ -48,8 +49,8 @@ static bool our_tmp_for(const char *name, const char *final)
 }
 
 /* Remove what a crash left half-done: temporaries in the archive dir
- * (only ckptd writes there) and, in the checkpoints and deploy dirs,
- * only the temporaries of the link and the manifest. */
+ * (only ckptd writes there) and elsewhere only ckptd's own: of the link
+ * and the manifest (checkpoints and deploy dirs) and of the STOP file. */
 static void clean_tmp(struct ckptd_runner *r)
 {
 	const struct ckptd_run *c = r->cfg;
@@ -59,8 +60,17 @@ static void clean_tmp(struct ckptd_runner *r)
 			log_errno(r->log, CKPTD_LOG_WARNING, "%s: cleaning temporaries in %s", c->name, c->retain.archive);
 		close(fd);
 	}
-	const char *dirs[] = { c->checkpoints.path, c->promote.to };
-	for (size_t d = 0; d < 2; d++) {
+	/* the STOP file's directory and name */
+	char stop_dir[PATH_MAX] = "", stop_name[PATH_MAX] = "";
+	if (c->early_stop.touch) {
+		snprintf(stop_dir, sizeof(stop_dir), "%s", c->early_stop.touch);
+		char *slash = strrchr(stop_dir, '/');
+		snprintf(stop_name, sizeof(stop_name), "%s", slash ? slash + 1 : stop_dir);
+		if (slash)
+			*slash = '\0';
+	}
+	const char *dirs[] = { c->checkpoints.path, c->promote.to, stop_dir[0] ? stop_dir : NULL };
+	for (size_t d = 0; d < 3; d++) {
 		char **names;
 		size_t n;
 		if (!dirs[d] || (fd = open(dirs[d], O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
@@ -68,7 +78,8 @@ static void clean_tmp(struct ckptd_runner *r)
 		if (archive_tmp_names(fd, &names, &n) == 0) {
 			for (size_t i = 0; i < n; i++)
 				if ((our_tmp_for(names[i], c->promote.link) ||
-				     our_tmp_for(names[i], c->promote.manifest)) &&
+				     our_tmp_for(names[i], c->promote.manifest) ||
+				     (d == 2 && our_tmp_for(names[i], stop_name))) &&
 				    unlinkat(fd, names[i], 0) < 0 && errno != ENOENT)
 					log_errno(r->log, CKPTD_LOG_WARNING, "%s: removing %s", c->name, names[i]);
 			archive_tmp_names_free(names, n);

@@ -169,4 +169,24 @@ eq "big: job stopped after epoch 11" "$out" "stopped after epoch 11"
 final big "kill -9 mid compress"
 stop
 
+# --- the temporaries a kill -9 leaves mid-write (seen in the runs above:
+# .state.json.XXXXXX.tmp in the state dir, .STOP.XXXXXX.tmp in the run dir),
+# planted so that the case does not depend on timing:
+# the restarted daemon removes its own, and only its own
+config litter compress
+start litter
+run "$SIM" "$(seg 1 3)" "$T/litter" --after "$(after litter)"
+crash
+: >"$T/litter-state/clinic07/.state.json.abcdef.tmp"
+: >"$T/litter/.STOP.abcdef.tmp"
+: >"$T/litter/archive/.epoch=1.ckpt.zst.abcdef.tmp"
+: >"$T/litter/checkpoints/.best.ckpt.abcdef.tmp"
+: >"$T/litter/checkpoints/.epoch=4.ckpt.tmp"     # the job's, not ckptd's
+start litter
+"$WAIT" "$(state litter)" 3 || true
+settle litter
+eq "litter: a restart removes what a crash left mid-write" \
+	"$(cd "$T" && find litter litter-state -name '*.tmp' | sort | tr '\n' ' ')" "litter/checkpoints/.epoch=4.ckpt.tmp "
+stop
+
 done_testing
