@@ -19,7 +19,7 @@
 
 #define CONFIG_MAX_BYTES (16u * 1024 * 1024)
 
-static const char *const cfg_top_keys[] = { "state_dir", "log_level", "runs", NULL };
+static const char *const cfg_top_keys[] = { "state_dir", "log_level", "watch", "poll_interval", "runs", NULL };
 static const char *const cfg_run_keys[] = {
 	"name", "dir", "metrics", "checkpoints", "select", "early_stop", "promote",
 	"retain", "alerts", NULL
@@ -149,6 +149,16 @@ static void cfg_top(struct cfg *c, const yaml_node_t *root)
 	if ((v = yw_map_get(&m, "log_level")))
 		yw_enum(&c->w, v, "log_level", cfg_levels, &level);
 	c->c->log_level = (enum ckptd_log_level)level;
+	if ((v = yw_map_get(&m, "watch"))) {
+		static const char *const modes[] = { "inotify", "poll", NULL };
+		int mode = 0;
+		if (yw_enum(&c->w, v, "watch", modes, &mode) == 0)
+			c->c->force_poll = mode == 1;
+	}
+	if ((v = yw_map_get(&m, "poll_interval")) &&
+	    cfg_duration(c, v, "poll_interval", &c->c->poll_ms) == 0 &&
+	    (c->c->poll_ms < 10 || c->c->poll_ms > 3600000))
+		yw_error(&c->w, v, "poll_interval must be between 10ms and 1h");
 	if ((v = yw_map_need(&c->w, &m, "runs", "the configuration")))
 		cfg_runs(c, v);
 }
@@ -207,6 +217,7 @@ int config_parse(const char *file, const char *text, size_t len,
 		goto out;
 	}
 	c.c->log_level = CKPTD_LOG_INFO;
+	c.c->poll_ms = 1000;
 	if (yw_load(&c.w, text, len, diags) < 0)
 		goto out;
 	root = yw_root(&c.w);

@@ -158,7 +158,7 @@ static void cfg_metric(struct cfg *c, const struct yw_map *m, const char *what, 
 	}
 }
 
-static int cfg_duration(struct cfg *c, const yaml_node_t *n, const char *what, int64_t *ms)
+int cfg_duration(struct cfg *c, const yaml_node_t *n, const char *what, int64_t *ms)
 {
 	char *s = NULL;
 	int rc = 0;

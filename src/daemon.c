@@ -193,6 +193,14 @@ static void watch_ckdir(struct drun *dr)
 		return;
 	uint32_t mask = IN_CREATE | IN_MODIFY | IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM |
 	                IN_DELETE | IN_ATTRIB | IN_DELETE_SELF | IN_MOVE_SELF | IN_ONLYDIR | IN_DONT_FOLLOW;
+	const char *fs = d->cfg->force_poll ? "a config that says watch: poll" : tail_remote_fs(path);
+	if (fs) { /* inotify never sees other hosts' writes there */
+		log_msg(&d->log, CKPTD_LOG_NOTICE, "%s: polling %s every %lld ms: %s%s", dr->r.cfg->name, path,
+		        (long long)d->cfg->poll_ms, d->cfg->force_poll ? "" : "it is on ", fs);
+		dr->polling_ck = dr->r.polling = true;
+		schedule_retry(dr, d->cfg->poll_ms);
+		return;
+	}
 	dr->ck_watch = watch_add(d->watch, path, mask, ck_event, dr);
 	if (dr->ck_watch >= 0) {
 		if (dr->parent_watch >= 0) {
@@ -202,10 +210,11 @@ static void watch_ckdir(struct drun *dr)
 		return;
 	}
 	if (errno == ENOSPC || errno == ENOMEM) {
-		log_msg(&d->log, CKPTD_LOG_NOTICE, "%s: polling %s every %d ms: the inotify watch limit is "
-		        "reached (raise fs.inotify.max_user_watches)", dr->r.cfg->name, path, RETRY_MS);
-		dr->polling_ck = true;
-		schedule_retry(dr, RETRY_MS);
+		log_msg(&d->log, CKPTD_LOG_NOTICE, "%s: polling %s every %lld ms: the inotify watch limit is "
+		        "reached (raise fs.inotify.max_user_watches)", dr->r.cfg->name, path,
+		        (long long)d->cfg->poll_ms);
+		dr->polling_ck = dr->r.polling = true;
+		schedule_retry(dr, d->cfg->poll_ms);
 		return;
 	}
 	if (errno == ENOENT && dr->parent_watch < 0) {
@@ -266,7 +275,7 @@ static void retry_cb(struct ckptd_loop *l, void *arg)
 	dr->retry_timer = 0;
 	watch_ckdir(dr);
 	if (dr->polling_ck)
-		schedule_retry(dr, RETRY_MS);
+		schedule_retry(dr, dr->d->cfg->poll_ms);
 	schedule_decide(dr);
 }
 
@@ -405,7 +414,8 @@ static int run_start(struct ckptd_daemon *d, struct drun *dr, const struct ckptd
 	struct ckptd_tail_pos pos;
 	bool resume = runner_load_log(&dr->r, &pos) == 0;
 	dr->saved_ms = loop_now_ms();
-	dr->tail = tail_new(d->loop, d->watch, cfg->metrics.path, RETRY_MS, &tail_ops, dr, &d->log);
+	dr->tail = tail_new(d->loop, d->cfg->force_poll ? NULL : d->watch, cfg->metrics.path,
+	                    d->cfg->poll_ms, &tail_ops, dr, &d->log);
 	if (!dr->tail || tail_start(dr->tail, resume ? &pos : NULL) < 0) {
 		log_errno(&d->log, CKPTD_LOG_ERROR, "%s: following %s", cfg->name, cfg->metrics.path);
 		return -1;

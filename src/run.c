@@ -310,21 +310,36 @@ void runner_writing(struct ckptd_runner *r, const char *name, bool writing)
 		log_errno(r->log, CKPTD_LOG_WARNING, "%s: tracking %s", r->cfg->name, name);
 }
 
+/* Without inotify (polling) nothing says a file is still being written:
+ * a file changed since the previous look is not ready yet. */
+static bool changed_since(const struct ckptd_entries *prev, const struct ckptd_entry *e)
+{
+	for (size_t i = 0; i < prev->n; i++)
+		if (strcmp(prev->v[i].name, e->name) == 0)
+			return prev->v[i].size != e->size || prev->v[i].mtime_ns != e->mtime_ns;
+	return true;
+}
+
 int runner_scan(struct ckptd_runner *r, int64_t now_ns)
 {
-	ckptdir_free(&r->entries);
+	struct ckptd_entries prev = r->entries;
+	r->entries = (struct ckptd_entries){ 0 };
+	int rc = 0;
 	if (r->ckdir < 0) {
 		r->ckdir = open(r->cfg->checkpoints.path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 		if (r->ckdir < 0) {
-			if (errno == ENOENT)
-				return 0; /* not there yet */
-			log_errno(r->log, CKPTD_LOG_ERROR, "%s: opening %s", r->cfg->name, r->cfg->checkpoints.path);
-			return -1;
+			if (errno != ENOENT) { /* ENOENT: not there yet */
+				log_errno(r->log, CKPTD_LOG_ERROR, "%s: opening %s", r->cfg->name,
+				          r->cfg->checkpoints.path);
+				rc = -1;
+			}
+			goto out;
 		}
 	}
 	if (ckptdir_scan(r->ckdir, r->cfg, now_ns, &r->entries) < 0) {
 		log_errno(r->log, CKPTD_LOG_ERROR, "%s: scanning %s", r->cfg->name, r->cfg->checkpoints.path);
-		return -1;
+		rc = -1;
+		goto out;
 	}
 	for (size_t i = 0; i < r->entries.n; i++) {
 		struct ckptd_entry *e = &r->entries.v[i];
@@ -332,10 +347,16 @@ int runner_scan(struct ckptd_runner *r, int64_t now_ns)
 			e->ready = false;
 			snprintf(e->why, sizeof(e->why), "still open for writing");
 		}
+		if (e->ready && r->polling && changed_since(&prev, e)) {
+			e->ready = false;
+			snprintf(e->why, sizeof(e->why), "changed since the last look (polling)");
+		}
 		if (!e->ready)
 			log_msg(r->log, CKPTD_LOG_DEBUG, "%s: %s not ready: %s", r->cfg->name, e->name, e->why);
 	}
-	return 0;
+out:
+	ckptdir_free(&prev);
+	return rc;
 }
 
 static struct json_object *metrics_json(const struct ckptd_records *recs, const struct ckptd_record *rec)

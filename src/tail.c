@@ -553,3 +553,9 @@ uint64_t tail_prefix_hash(const char *p, size_t n)
 {
 	return fnv(FNV_BASIS, p, n);
 }
+
+const char *tail_remote_fs(const char *path)
+{
+	struct statfs sfs;
+	return statfs(path, &sfs) == 0 ? remote_fs((long)sfs.f_type) : NULL;
+}

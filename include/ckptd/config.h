@@ -128,6 +128,8 @@ struct ckptd_config {
 	char *file;
 	char *state_dir;
 	enum ckptd_log_level log_level;
+	int64_t poll_ms;         /* poll_interval: where inotify cannot serve (default 1s) */
+	bool force_poll;         /* watch: poll (default inotify, polling as a fallback) */
 	struct ckptd_run *runs;
 	size_t nruns;
 };

@@ -18,6 +18,8 @@ struct cfg {
 char *cfg_clean_path(const char *dir, const char *p);
 
 void cfg_run_defaults(struct ckptd_run *r);
+/* A duration value; a located error when it is not one.  0 or -1. */
+int cfg_duration(struct cfg *c, const yaml_node_t *n, const char *what, int64_t *ms);
 /* Every key of the run mapping m but name and dir, which r has already. */
 void cfg_run_sections(struct cfg *c, const struct yw_map *m, struct ckptd_run *r);
 

@@ -52,6 +52,7 @@ struct ckptd_runner {
 	struct strset writing;         /* files opened for writing, not closed yet */
 	struct strset dry_seen;        /* dry run: prunes already reported */
 	bool async;                    /* slow work goes to children (the daemon) */
+	bool polling;                  /* the checkpoints dir is polled, not watched */
 	struct ckptd_slow slow;
 	/* async: hand a started child (a hook, or slow.child) to the loop,
 	 * which reaps it and kills a hook still running after its timeout */

@@ -54,6 +54,11 @@ void tail_pos(const struct ckptd_tail *t, struct ckptd_tail_pos *out);
 /* Look at the file now (after an overflow, or for tests). */
 void tail_check(struct ckptd_tail *t);
 bool tail_polling(const struct ckptd_tail *t);
+/* The name of the remote or FUSE filesystem path is on ("nfs", "fuse",
+ * ...), whose remote writes inotify never sees; NULL for a local one (or
+ * when statfs fails). */
+const char *tail_remote_fs(const char *path);
+
 /* The hash tail_pos uses for the first bytes of a file (FNV-1a 64). */
 uint64_t tail_prefix_hash(const char *p, size_t n);
 void tail_free(struct ckptd_tail *t);

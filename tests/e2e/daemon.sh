@@ -91,4 +91,29 @@ sleep 1.5
 eq "stalled: raised once for the same latest key" "$(count_events hook stalled)" 1
 stop
 
+# --- polling instead of inotify (watch: poll), as on NFS or past the
+# inotify watch limit: the same decisions
+config poll delete
+sed -i "s|^state_dir:.*|&\nwatch: poll\npoll_interval: 300ms|" "$T/poll.yaml"
+start poll
+run "$SIM" "$CSV" "$T/poll" --after "'$WAIT' '$(state poll)' \$epoch \"epoch=\$epoch.ckpt\" 20"
+eq "polling: job stopped after epoch 11" "$out" "stopped after epoch 11"
+# a file is ready after two looks: wait for the last prune (at most 10 s)
+for i in $(seq 100); do [ "$(remaining poll)" = "epoch=8.ckpt epoch=9.ckpt epoch=11.ckpt " ] && break; sleep 0.1; done
+eq "polling: best.ckpt -> epoch=8.ckpt" "$(readlink "$T/poll/checkpoints/best.ckpt")" "epoch=8.ckpt"
+eq "polling: exactly epochs 8, 9 and 11 remain" "$(remaining poll)" "epoch=8.ckpt epoch=9.ckpt epoch=11.ckpt "
+has "polling: says it polls" "polling $T/poll/checkpoints every 300 ms" "$(cat "$T/poll.log")"
+# a file written in place while polling is not ready until it stops changing
+# (a writer appending every 30 ms, much faster than the 300 ms polls)
+{ for i in $(seq 25); do head -c 1000 /dev/urandom; sleep 0.03; done; } >"$T/poll/checkpoints/epoch=12.ckpt" &
+w=$!
+sleep 0.3
+printf '12,0.05,0.40,0.9,0.99,0.95\n' >>"$T/poll/metrics.csv"
+sleep 0.2
+eq "polling: a file still changing is not promoted" "$(readlink "$T/poll/checkpoints/best.ckpt")" "epoch=8.ckpt"
+wait $w
+for i in $(seq 40); do [ "$(readlink "$T/poll/checkpoints/best.ckpt")" = "epoch=12.ckpt" ] && break; sleep 0.1; done
+eq "polling: promoted once it stopped changing" "$(readlink "$T/poll/checkpoints/best.ckpt")" "epoch=12.ckpt"
+stop
+
 done_testing
