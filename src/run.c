@@ -130,6 +130,8 @@ void runner_close(struct ckptd_runner *r)
 	}
 	free(r->slow.entry.name);
 	r->slow.entry.name = NULL;
+	json_object_put(r->slow.manifest);
+	r->slow.manifest = NULL;
 	strset_free(&r->writing);
 	strset_free(&r->dry_seen);
 	metrics_free(r->reader);
@@ -418,6 +420,76 @@ static struct json_object *manifest(const struct ckptd_runner *r, const struct c
 
 /* Keep best.ckpt on the selected checkpoint.  Returns the selected entry
  * (NULL when nothing is selectable) and sets *failed on a failed promotion. */
+static void promoted_event(struct ckptd_runner *r, const char *name, int64_t key)
+{
+	if (!r->dry_run)
+		log_msg(r->log, CKPTD_LOG_NOTICE, "%s: promoted %s (%s %" PRId64 ": %s %g)", r->cfg->name,
+		        name, run_key_word(r->cfg), key, r->cfg->select.by[0].metric, first_by_value(r, key));
+	struct json_object *f = json_object_new_object();
+	json_object_object_add(f, "checkpoint", json_object_new_string(name));
+	json_object_object_add(f, "metric", json_object_new_string(r->cfg->select.by[0].metric));
+	json_object_object_add(f, "value", json_number(first_by_value(r, key)));
+	json_object_object_add(f, "link", json_object_new_string(r->cfg->promote.link));
+	json_object_object_add(f, "previous", r->st.promoted ? json_object_new_string(r->st.promoted_name) : NULL);
+	run_emit(r, "promoted", true, key, f);
+}
+
+/* In the child: copy the checkpoint to the deploy dir, then the manifest. */
+static int promote_child(void *arg)
+{
+	struct ckptd_runner *r = arg;
+	struct ckptd_actx ax = { .run = r->cfg, .log = r->log, .ckdir = r->ckdir };
+	char err[512];
+	if (action_promote(&ax, &r->slow.entry, json_object_get(r->slow.manifest), err, sizeof(err)) == 0)
+		return 0;
+	log_msg(r->log, CKPTD_LOG_ERROR, "%s: %s", r->cfg->name, err);
+	return errno > 0 && errno < 256 ? errno : EIO;
+}
+
+/* A promotion by copy of a big checkpoint goes to a child: the loop goes
+ * on serving other runs.  Returns 0 when started. */
+static int promote_slow(struct ckptd_runner *r, const struct ckptd_entry *e)
+{
+	r->slow.entry = *e;
+	r->slow.promote = true;
+	if (!(r->slow.entry.name = strdup(e->name)) || !(r->slow.manifest = manifest(r, e)) ||
+	    child_run(promote_child, r, &r->slow.child) < 0) {
+		log_errno(r->log, CKPTD_LOG_ERROR, "%s: cannot start copying %s", r->cfg->name, e->name);
+		free(r->slow.entry.name);
+		r->slow.entry.name = NULL;
+		json_object_put(r->slow.manifest);
+		r->slow.manifest = NULL;
+		return -1;
+	}
+	r->slow.active = true;
+	r->on_child(r->child_arg, r, &r->slow.child, false);
+	return 0;
+}
+
+void runner_child_done(struct ckptd_runner *r, int status)
+{
+	if (!r->slow.active)
+		return;
+	r->slow.active = false;
+	if (!r->slow.promote) {
+		run_prune_done(r, status);
+		return;
+	}
+	r->slow.promote = false;
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+		promoted_event(r, r->slow.entry.name, r->slow.entry.key);
+	else
+		log_msg(r->log, CKPTD_LOG_ERROR, "%s: copying %s to %s failed: %s", r->cfg->name,
+		        r->slow.entry.name, r->cfg->promote.to,
+		        WIFEXITED(status) ? strerror(WEXITSTATUS(status)) : "the child was killed");
+	json_object_put(r->slow.manifest);
+	r->slow.manifest = NULL;
+	free(r->slow.entry.name);
+	r->slow.entry.name = NULL;
+}
+
+/* Keep best.ckpt on the selected checkpoint.  Returns the selected entry
+ * (NULL when nothing is selectable) and sets *failed on a failed promotion. */
 static const struct ckptd_entry *promote(struct ckptd_runner *r, const struct ckptd_actx *ax, int *failed)
 {
 	int64_t *keys = malloc((r->entries.n ? r->entries.n : 1) * sizeof(*keys)), best;
@@ -438,6 +510,13 @@ static const struct ckptd_entry *promote(struct ckptd_runner *r, const struct ck
 	bool link_ok = r->cfg->promote.method == CKPTD_PROMOTE_COPY ? same_state : action_link_is(ax, e);
 	if (same_state && (link_ok || r->dry_run)) /* a dry run said it already */
 		return e;
+	if (!link_ok && r->cfg->promote.method == CKPTD_PROMOTE_COPY && r->async && r->on_child &&
+	    !r->dry_run) {
+		/* one slow job at a time: this decision is taken again after it */
+		if (!r->slow.active && promote_slow(r, e) < 0)
+			(*failed)++;
+		return e;
+	}
 	if (!link_ok) {
 		char err[512];
 		if (action_promote(ax, e, manifest(r, e), err, sizeof(err)) < 0) {
@@ -446,16 +525,7 @@ static const struct ckptd_entry *promote(struct ckptd_runner *r, const struct ck
 			return NULL;
 		}
 	}
-	if (!r->dry_run)
-		log_msg(r->log, CKPTD_LOG_NOTICE, "%s: promoted %s (%s %" PRId64 ": %s %g)", r->cfg->name,
-		        e->name, run_key_word(r->cfg), best, r->cfg->select.by[0].metric, first_by_value(r, best));
-	struct json_object *f = json_object_new_object();
-	json_object_object_add(f, "checkpoint", json_object_new_string(e->name));
-	json_object_object_add(f, "metric", json_object_new_string(r->cfg->select.by[0].metric));
-	json_object_object_add(f, "value", json_number(first_by_value(r, best)));
-	json_object_object_add(f, "link", json_object_new_string(r->cfg->promote.link));
-	json_object_object_add(f, "previous", r->st.promoted ? json_object_new_string(r->st.promoted_name) : NULL);
-	run_emit(r, "promoted", true, best, f);
+	promoted_event(r, e->name, best); /* a dry run remembers it, writes nothing */
 	return e;
 }
 

@@ -98,12 +98,9 @@ static int prune_slow(struct ckptd_runner *r, const struct ckptd_entry *e, const
 	return 2;
 }
 
-void runner_child_done(struct ckptd_runner *r, int status)
+void run_prune_done(struct ckptd_runner *r, int status)
 {
 	const char *how = action_words[r->cfg->retain.action];
-	if (!r->slow.active)
-		return;
-	r->slow.active = false;
 	if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
 		pruned_event(r, &r->slow.entry, how, (uint64_t)r->slow.entry.size, r->slow.archive);
 	} else {

@@ -23,10 +23,13 @@
 
 #define CKPTD_LOG_PREFIX 4096
 
-/* A prune running in a child process (compress, move): the loop watches
+/* Slow work running in a child process (compress, move, a promotion by
+ * copy), one at a time per run: the loop watches
  * child.pidfd and calls runner_child_done(). */
 struct ckptd_slow {
 	bool active;
+	bool promote;                  /* a copy promotion, not a prune */
+	struct json_object *manifest;  /* promote: the manifest the child writes */
 	struct ckptd_child child;
 	struct ckptd_entry entry;      /* a copy; entry.name owned */
 	char archive[512];
@@ -91,7 +94,7 @@ void runner_writing(struct ckptd_runner *r, const char *name, bool writing);
 /* No record for alerts.stall: emit `stalled` once per latest key. */
 void runner_stalled(struct ckptd_runner *r, int64_t idle_ms);
 
-/* The slow prune's child exited with wait status. */
+/* The slow child (a prune, or a promotion by copy) exited with wait status. */
 void runner_child_done(struct ckptd_runner *r, int status);
 
 /* (Re)scan the checkpoints dir; now_ns is CLOCK_REALTIME. */

@@ -27,6 +27,8 @@ void run_non_finite(struct ckptd_runner *r);
  * keep[i] (CKPTD_KEEP_* bits) for each entry and prunes the rest; returns
  * how many prunes failed, or -1. */
 void run_finish_pending(struct ckptd_runner *r);
+/* The slow prune's child exited. */
+void run_prune_done(struct ckptd_runner *r, int status);
 int run_retain(struct ckptd_runner *r, const struct ckptd_actx *ax, const struct ckptd_entry *best,
                unsigned *keep);
 

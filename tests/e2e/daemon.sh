@@ -91,6 +91,25 @@ sleep 1.5
 eq "stalled: raised once for the same latest key" "$(count_events hook stalled)" 1
 stop
 
+# --- promotion by copy to a deploy dir (in a child process) and by hardlink
+config copy delete "    promote: {method: copy, to: $T/deploy}"
+start copy
+run "$SIM" "$CSV" "$T/copy" --size 3000000 --after "'$WAIT' '$(state copy)' \$epoch \"epoch=\$epoch.ckpt\""
+eq "copy: job stopped after epoch 11" "$out" "stopped after epoch 11"
+for i in $(seq 100); do grep -q '"checkpoint": "epoch=8.ckpt"' "$T/deploy/best.json" 2>/dev/null && break; sleep 0.1; done
+if cmp -s "$T/deploy/best.ckpt" "$T/copy/checkpoints/epoch=8.ckpt"; then ok "copy: deploy/best.ckpt is epoch 8, byte for byte"; else
+	not_ok "copy: deploy/best.ckpt is epoch 8, byte for byte" "$(ls -l "$T/deploy" 2>&1)"; fi
+eq "copy: no link in the checkpoints dir" "$(ls "$T/copy/checkpoints" | grep -c '^best')" 0
+eq "copy: promotions 1..8 each once" "$(events copy | grep '"promoted"' | sed 's/.*"key": *\([0-9]*\).*/\1/' | tr '\n' ' ')" "1 2 3 4 5 6 7 8 "
+eq "copy: no temporaries in the deploy dir" "$(ls -A "$T/deploy" | grep -c tmp)" 0
+stop
+config hard delete "    promote: {method: hardlink}"
+start hard
+run "$SIM" "$CSV" "$T/hard" --after "'$WAIT' '$(state hard)' \$epoch \"epoch=\$epoch.ckpt\""
+settle hard
+eq "hardlink: best.ckpt is epoch=8.ckpt's inode" "$(stat -c %i "$T/hard/checkpoints/best.ckpt")" "$(stat -c %i "$T/hard/checkpoints/epoch=8.ckpt")"
+stop
+
 # --- polling instead of inotify (watch: poll), as on NFS or past the
 # inotify watch limit: the same decisions
 config poll delete
