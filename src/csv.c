@@ -4,6 +4,7 @@
  * cell is decoded into a buffer and handled as soon as it ends, so only
  * the current cell, the header names and the current row's fields are
  * kept: memory is bounded by CKPTD_MAX_LINE however the input is split. */
+#include "ckptd/array.h"
 #include "ckptd/bom.h"
 #include "ckptd/csv.h"
 
@@ -62,22 +63,6 @@ struct ckptd_csv {
 	bool has_key_col;
 	size_t key_col;
 };
-
-/* Grow *p to hold at least need elements of size sz, doubling. */
-static int grow(void *p, size_t *cap, size_t need, size_t sz)
-{
-	if (need <= *cap)
-		return 0;
-	size_t n = *cap ? *cap : 16;
-	while (n < need)
-		n *= 2;
-	void *q = realloc(*(void **)p, n * sz);
-	if (!q)
-		return -1;
-	*(void **)p = q;
-	*cap = n;
-	return 0;
-}
 
 static bool is_space(char ch)
 {
@@ -239,8 +224,8 @@ static int header_cell(struct ckptd_csv *c)
 {
 	size_t b, e;
 	trim(c->cell, c->clen, &b, &e);
-	if (grow(&c->names, &c->ncap, c->nlen + (e - b) + 1, 1) < 0 ||
-	    grow(&c->cols, &c->colcap, c->ncols + 1, sizeof *c->cols) < 0)
+	if (array_grow(&c->names, &c->ncap, c->nlen + (e - b) + 1, 1, 16) < 0 ||
+	    array_grow(&c->cols, &c->colcap, c->ncols + 1, sizeof *c->cols, 16) < 0)
 		return -1;
 	memcpy(c->names + c->nlen, c->cell + b, e - b);
 	c->names[c->nlen + (e - b)] = '\0';
@@ -328,7 +313,7 @@ static int data_cell(struct ckptd_csv *c)
 	case CELL_VALUE:
 		break;
 	}
-	if (grow(&c->fields, &c->fcap, c->nfields + 1, sizeof *c->fields) < 0)
+	if (array_grow(&c->fields, &c->fcap, c->nfields + 1, sizeof *c->fields, 16) < 0)
 		return -1;
 	/* c->names no longer moves once the header is complete. */
 	c->fields[c->nfields++] = (struct ckptd_field){ c->names + c->cols[i].off, c->cols[i].len, v };
@@ -391,7 +376,7 @@ static void too_long(struct ckptd_csv *c)
 static int push(struct ckptd_csv *c, char ch)
 {
 	/* +1: room for the NUL cell_end() writes. */
-	if (grow(&c->cell, &c->ccap, c->clen + 2, 1) < 0)
+	if (array_grow(&c->cell, &c->ccap, c->clen + 2, 1, 16) < 0)
 		return -1;
 	c->cell[c->clen++] = ch;
 	return 0;
@@ -453,7 +438,7 @@ static size_t plain_run(const struct ckptd_csv *c, const char *p, size_t n)
 
 static int append(struct ckptd_csv *c, const char *p, size_t k)
 {
-	if (grow(&c->cell, &c->ccap, c->clen + k + 1, 1) < 0)
+	if (array_grow(&c->cell, &c->ccap, c->clen + k + 1, 1, 16) < 0)
 		return -1;
 	memcpy(c->cell + c->clen, p, k);
 	c->clen += k;

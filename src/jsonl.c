@@ -3,6 +3,7 @@
  * Lines are cut at '\n' with memchr; a line complete within one feed is
  * parsed in place, a line split across feeds is gathered in a buffer of
  * at most CKPTD_MAX_LINE bytes.  Each line goes to json-c whole. */
+#include "ckptd/array.h"
 #include "ckptd/bom.h"
 #include "ckptd/jsonl.h"
 
@@ -47,21 +48,6 @@ struct ckptd_jsonl {
 	struct ckptd_field *fields;
 	size_t fcap;
 };
-
-static int grow(void *p, size_t *cap, size_t need, size_t sz)
-{
-	if (need <= *cap)
-		return 0;
-	size_t n = *cap ? *cap : 64;
-	while (n < need)
-		n *= 2;
-	void *q = realloc(*(void **)p, n * sz);
-	if (!q)
-		return -1;
-	*(void **)p = q;
-	*cap = n;
-	return 0;
-}
 
 static bool json_space(char ch)
 {
@@ -123,7 +109,7 @@ static int flatten(struct ckptd_jsonl *j, json_object *obj, bool top)
 			errno = E2BIG;
 			return -1;
 		}
-		if (grow(&j->path, &j->pcap, base + dot + n, 1) < 0)
+		if (array_grow(&j->path, &j->pcap, base + dot + n, 1, 64) < 0)
 			return -1;
 		if (dot)
 			j->path[base] = '.';
@@ -135,8 +121,8 @@ static int flatten(struct ckptd_jsonl *j, json_object *obj, bool top)
 		} else if (j->nlen + j->plen > MAX_NAMES) {
 			errno = E2BIG;
 			r = -1;
-		} else if (grow(&j->names, &j->ncap, j->nlen + j->plen, 1) < 0 ||
-		           grow(&j->flat, &j->flatcap, j->nflat + 1, sizeof *j->flat) < 0) {
+		} else if (array_grow(&j->names, &j->ncap, j->nlen + j->plen, 1, 64) < 0 ||
+		           array_grow(&j->flat, &j->flatcap, j->nflat + 1, sizeof *j->flat, 64) < 0) {
 			r = -1;
 		} else {
 			memcpy(j->names + j->nlen, j->path, j->plen);
@@ -165,7 +151,7 @@ static int put_object(struct ckptd_jsonl *j, json_object *obj)
 		j->stats.bad_lines++;
 		return 0;
 	}
-	if (grow(&j->fields, &j->fcap, j->nflat, sizeof *j->fields) < 0)
+	if (array_grow(&j->fields, &j->fcap, j->nflat, sizeof *j->fields, 64) < 0)
 		return -1;
 	for (size_t i = 0; i < j->nflat; i++)
 		j->fields[i] = (struct ckptd_field){ j->names + j->flat[i].off, j->flat[i].len,
@@ -219,7 +205,7 @@ static int scan(struct ckptd_jsonl *j, const char *p, size_t n)
 			if (line(j, p, take) < 0)   /* whole line in hand: no copy */
 				return -1;
 		} else {
-			if (grow(&j->line, &j->cap, j->len + take, 1) < 0)
+			if (array_grow(&j->line, &j->cap, j->len + take, 1, 64) < 0)
 				return -1;
 			memcpy(j->line + j->len, p, take);
 			j->len += take;
