@@ -23,7 +23,7 @@ bench() { # label file args...
 	awk -v s="$start" -v e="$end" -v b="$size" -v f="$(basename "$f")" -v r="$ROWS" \
 		'BEGIN { t = e - s; printf "%-10s %8.1f MB %7.2f s %8.1f MB/s %9.0f rows/s\n", f, b / 1e6, t, b / 1e6 / t, r / t }'
 }
-echo "ckptctl pick over $ROWS records (best of one run each):"
+echo "ckptctl pick over $ROWS records (one run each; MB/s of the file as stored):"
 bench "$T/m.csv" --by val_loss
 bench "$T/m.jsonl" --by val.loss
 bench "$T/m.csv.zst" --by val_loss

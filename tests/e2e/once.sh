@@ -4,35 +4,11 @@
 # that must pick up its state, so these tests also show that a restart
 # repeats no action and no event.
 . "$(dirname "$0")/lib.bash"
-CSV="$ROOT/examples/clinic07/metrics.csv"
-SIM="$ROOT/tests/sim/trainer.sh"
-
-# config NAME ACTION [extra yaml lines for the run]: writes $T/NAME.yaml
-config() {
-	local name=$1 action=$2; shift 2
-	mkdir -p "$T/$name"
-	{
-		echo "state_dir: $T/$name-state"
-		echo "runs:"
-		echo "  - name: clinic07"
-		echo "    dir: $T/$name"
-		echo "    metrics: {path: metrics.csv}"
-		echo "    checkpoints: {path: checkpoints, pattern: \"epoch={epoch}.ckpt\"}"
-		echo "    select: {by: [val_sensitivity]}"
-		echo "    early_stop: {metric: val_loss, patience: 3, action: {touch: STOP}}"
-		echo "    retain: {best: 2, last: 1, action: $action}"
-		echo "    alerts:"
-		echo "      degrade: {metric: val_loss, after: 2, by: 0.02, train_metric: train_loss}"
-		for l in "$@"; do echo "$l"; done
-	} >"$T/$name.yaml"
-}
-events() { cat "$T/$1-state/clinic07/events.jsonl" 2>/dev/null; }
-count_events() { events "$1" | grep -c "\"event\": *\"$2\""; }
-remaining() { (cd "$T/$1/checkpoints" && ls -1 | grep -v '^best' | sort -t= -k2 -n | tr '\n' ' '); }
+. "$(dirname "$0")/clinic.bash"
 
 # --- the clinic run, pruning by deletion
 config del delete
-run "$SIM" "$CSV" "$T/del" --after "'$CKPTD' -c '$T/del.yaml' --once 2>>'$T/del.log'"
+run "$SIM" "$CSV" "$T/del" --after "$(after_once del)"
 eq "delete: job stopped after epoch 11" "$out" "stopped after epoch 11"
 eq "delete: best.ckpt -> epoch=8.ckpt" "$(readlink "$T/del/checkpoints/best.ckpt")" "epoch=8.ckpt"
 eq "delete: exactly epochs 8, 9 and 11 remain" "$(remaining del)" "epoch=8.ckpt epoch=9.ckpt epoch=11.ckpt "
@@ -54,7 +30,7 @@ eq "delete: rerun keeps the files" "$(remaining del)" "epoch=8.ckpt epoch=9.ckpt
 # --- the same with compression: archives decompress to the originals
 config zst compress
 mkdir -p "$T/zst-orig"
-run "$SIM" "$CSV" "$T/zst" --after "cp -p '$T'/zst/checkpoints/epoch=*.ckpt '$T/zst-orig/' 2>/dev/null; '$CKPTD' -c '$T/zst.yaml' --once 2>>'$T/zst.log'"
+run "$SIM" "$CSV" "$T/zst" --after "cp -p '$T'/zst/checkpoints/epoch=*.ckpt '$T/zst-orig/' 2>/dev/null; $(after_once zst)"
 eq "compress: job stopped after epoch 11" "$out" "stopped after epoch 11"
 eq "compress: exactly epochs 8, 9 and 11 remain" "$(remaining zst)" "epoch=8.ckpt epoch=9.ckpt epoch=11.ckpt "
 bad=""
@@ -68,7 +44,7 @@ eq "compress: no temporaries left" "$(find "$T/zst" -name '*.tmp' | wc -l)" 0
 # --- directory checkpoints with a commit marker
 config dirs compress
 sed -i 's|pattern: "epoch={epoch}.ckpt"}|pattern: "epoch={epoch}.ckpt", ready: "marker:COMMIT"}|' "$T/dirs.yaml"
-run "$SIM" "$CSV" "$T/dirs" --save dir --after "'$CKPTD' -c '$T/dirs.yaml' --once 2>>'$T/dirs.log'"
+run "$SIM" "$CSV" "$T/dirs" --save dir --after "$(after_once dirs)"
 eq "dirs: job stopped after epoch 11" "$out" "stopped after epoch 11"
 eq "dirs: best.ckpt -> epoch=8.ckpt" "$(readlink "$T/dirs/checkpoints/best.ckpt")" "epoch=8.ckpt"
 mkdir -p "$T/dirs-x" && tar --zstd -xf "$T/dirs/archive/epoch=3.ckpt.tar.zst" -C "$T/dirs-x" 2>/dev/null
@@ -76,7 +52,7 @@ eq "dirs: tar.zst holds the directory" "$(ls "$T/dirs-x/epoch=3.ckpt" 2>/dev/nul
 
 # --- checkpoints that land before their metrics
 config late delete
-run "$SIM" "$CSV" "$T/late" --order ckpt-first --after "'$CKPTD' -c '$T/late.yaml' --once 2>>'$T/late.log'"
+run "$SIM" "$CSV" "$T/late" --order ckpt-first --after "$(after_once late)"
 eq "ckpt-first: job stopped after epoch 11" "$out" "stopped after epoch 11"
 eq "ckpt-first: exactly epochs 8, 9 and 11 remain" "$(remaining late)" "epoch=8.ckpt epoch=9.ckpt epoch=11.ckpt "
 
@@ -106,5 +82,32 @@ eq "symlink: still a link" "$(readlink "$T/link/checkpoints/epoch=99.ckpt")" "$T
 eq "symlink: target intact" "$(cat "$T/outside/weights")" "precious"
 eq "symlink to a dir: still there" "$(readlink "$T/link/checkpoints/epoch=98.ckpt")" "$T/outside"
 eq "symlink: never promoted" "$(readlink "$T/link/checkpoints/best.ckpt")" "epoch=8.ckpt"
+
+# --- early stop by signal: TERM to the pid in the pidfile, once
+config sig delete
+sed -i 's|action: {touch: STOP}|action: {signal: TERM, pidfile: job.pid}|' "$T/sig.yaml"
+"$SIM" "$CSV" "$T/sig" >/dev/null
+sleep 300 & job=$!
+echo "$job" >"$T/sig/job.pid"
+"$CKPTD" -c "$T/sig.yaml" --once 2>/dev/null
+for i in $(seq 50); do kill -0 "$job" 2>/dev/null || break; sleep 0.1; done
+wait "$job" 2>/dev/null; st=$?
+eq "signal: the job got SIGTERM" "$st" "$((128 + 15))"
+sleep 300 & job2=$!
+echo "$job2" >"$T/sig/job.pid"
+"$CKPTD" -c "$T/sig.yaml" --once 2>/dev/null
+sleep 0.2
+if kill -0 "$job2" 2>/dev/null; then ok "signal: sent once per run, not again on a rerun"; else
+	not_ok "signal: sent once per run, not again on a rerun"; fi
+kill "$job2" 2>/dev/null
+eq "signal: one early_stop event" "$(count_events sig early_stop)" 1
+# a pidfile naming init (or 0, or garbage) is refused, never signalled
+config sig1 delete
+sed -i 's|action: {touch: STOP}|action: {signal: TERM, pidfile: job.pid}|' "$T/sig1.yaml"
+"$SIM" "$CSV" "$T/sig1" >/dev/null
+echo 1 >"$T/sig1/job.pid"
+run "$CKPTD" -c "$T/sig1.yaml" --once
+has "signal: pid 1 refused" "early stop: signal 15 to the pid in $T/sig1/job.pid: Invalid argument" "$err"
+has "signal: the event says an action failed" '"failed_actions": 1' "$(events sig1)"
 
 done_testing
