@@ -1,61 +1,17 @@
 #!/bin/bash
 # The real daemon, a real inotify on a real temp dir, a simulated job.
 . "$(dirname "$0")/lib.bash"
-CSV="$ROOT/examples/clinic07/metrics.csv"
-SIM="$ROOT/tests/sim/trainer.sh"
-WAIT="$ROOT/tests/sim/wait-state.sh"
+. "$(dirname "$0")/clinic.bash"
 LISTEN="$B/tools/notify-listen"
-
-# config NAME ACTION [extra lines]
-config() {
-	local name=$1 action=$2; shift 2
-	mkdir -p "$T/$name"
-	{
-		echo "state_dir: $T/$name-state"
-		echo "runs:"
-		echo "  - name: clinic07"
-		echo "    dir: $T/$name"
-		echo "    metrics: {path: metrics.csv}"
-		echo "    checkpoints: {path: checkpoints, pattern: \"epoch={epoch}.ckpt\"}"
-		echo "    select: {by: [val_sensitivity]}"
-		echo "    early_stop: {metric: val_loss, patience: 3, action: {touch: STOP}}"
-		echo "    retain: {best: 2, last: 1, action: $action}"
-		echo "    alerts:"
-		echo "      degrade: {metric: val_loss, after: 2, by: 0.02, train_metric: train_loss}"
-		for l in "$@"; do echo "$l"; done
-	} >"$T/$name.yaml"
-}
-state() { echo "$T/$1-state/clinic07/state.json"; }
-events() { cat "$T/$1-state/clinic07/events.jsonl" 2>/dev/null; }
-count_events() { events "$1" | grep -c "\"event\": *\"$2\""; }
-remaining() { (cd "$T/$1/checkpoints" && ls -1 | grep -v '^best' | sort -t= -k2 -n | tr '\n' ' '); }
-
-# start NAME [args]: the daemon in the background, its pid in $dpid
-start() {
-	local name=$1; shift
-	"$CKPTD" -c "$T/$name.yaml" "$@" 2>>"$T/$name.log" &
-	dpid=$!
-}
-stop() { kill -TERM "$dpid" 2>/dev/null; wait "$dpid" 2>/dev/null; }
-# settle NAME: wait until the daemon's state no longer changes (0.5 s quiet)
-settle() {
-	local prev="" cur i
-	for i in $(seq 100); do
-		cur=$(cat "$(state "$1")" "$T/$1-state/clinic07/events.jsonl" 2>/dev/null | md5sum)
-		[ "$cur" = "$prev" ] && return 0
-		prev=$cur
-		sleep 0.25
-	done
-}
 
 # --- the clinic run, deleting what is not kept, with sd_notify
 config del delete
 "$LISTEN" "$T/notify.sock" "$T/notify.txt" & lpid=$!
 sleep 0.2
 NOTIFY_SOCKET="$T/notify.sock" WATCHDOG_USEC=400000 start del
-run "$SIM" "$CSV" "$T/del" --after "'$WAIT' '$(state del)' \$epoch \"epoch=\$epoch.ckpt\""
+run "$SIM" "$CSV" "$T/del" --after "$(after del)"
 eq "daemon: job stopped after epoch 11" "$out" "stopped after epoch 11"
-settle del
+settle del 1 100   # one quiet look (0.25 s), at most 25 s
 eq "daemon: best.ckpt -> epoch=8.ckpt" "$(readlink "$T/del/checkpoints/best.ckpt")" "epoch=8.ckpt"
 eq "daemon: exactly epochs 8, 9 and 11 remain" "$(remaining del)" "epoch=8.ckpt epoch=9.ckpt epoch=11.ckpt "
 eq "daemon: one early_stop event" "$(count_events del early_stop)" 1
@@ -80,7 +36,7 @@ has "sd_notify: STOPPING=1" "STOPPING=1" "$n"
 config hook delete "      stall: 1s" \
 	"      exec: [\"/bin/sh\", \"-c\", 'cat > \"\$1-\$2-\$3.json\"; env | grep -e ^CKPTD_RUN= -e ^CKPTD_EVENT= -e ^CKPTD_KEY= | sort > \"\$1-\$2-\$3.env\"', \"hook\", \"$T/hook\", \"{event}\", \"{key}\"]"
 start hook
-run "$SIM" "$CSV" "$T/hook" --after "'$WAIT' '$(state hook)' \$epoch \"epoch=\$epoch.ckpt\""
+run "$SIM" "$CSV" "$T/hook" --after "$(after hook)"
 eq "hooks: job stopped after epoch 11" "$out" "stopped after epoch 11"
 for i in $(seq 60); do [ -f "$T/hook-stalled-11.json" ] && break; sleep 0.1; done
 has "hooks: degraded hook got the event JSON on stdin" '"event": "degraded"' "$(cat "$T/hook-degraded-10.json" 2>/dev/null)"
@@ -94,7 +50,7 @@ stop
 # --- promotion by copy to a deploy dir (in a child process) and by hardlink
 config copy delete "    promote: {method: copy, to: $T/deploy}"
 start copy
-run "$SIM" "$CSV" "$T/copy" --size 3000000 --after "'$WAIT' '$(state copy)' \$epoch \"epoch=\$epoch.ckpt\""
+run "$SIM" "$CSV" "$T/copy" --size 3000000 --after "$(after copy)"
 eq "copy: job stopped after epoch 11" "$out" "stopped after epoch 11"
 for i in $(seq 100); do grep -q '"checkpoint": "epoch=8.ckpt"' "$T/deploy/best.json" 2>/dev/null && break; sleep 0.1; done
 if cmp -s "$T/deploy/best.ckpt" "$T/copy/checkpoints/epoch=8.ckpt"; then ok "copy: deploy/best.ckpt is epoch 8, byte for byte"; else
@@ -105,8 +61,8 @@ eq "copy: no temporaries in the deploy dir" "$(ls -A "$T/deploy" | grep -c tmp)"
 stop
 config hard delete "    promote: {method: hardlink}"
 start hard
-run "$SIM" "$CSV" "$T/hard" --after "'$WAIT' '$(state hard)' \$epoch \"epoch=\$epoch.ckpt\""
-settle hard
+run "$SIM" "$CSV" "$T/hard" --after "$(after hard)"
+settle hard 1 100   # one quiet look (0.25 s), at most 25 s
 eq "hardlink: best.ckpt is epoch=8.ckpt's inode" "$(stat -c %i "$T/hard/checkpoints/best.ckpt")" "$(stat -c %i "$T/hard/checkpoints/epoch=8.ckpt")"
 stop
 
@@ -115,7 +71,7 @@ stop
 config poll delete
 sed -i "s|^state_dir:.*|&\nwatch: poll\npoll_interval: 300ms|" "$T/poll.yaml"
 start poll
-run "$SIM" "$CSV" "$T/poll" --after "'$WAIT' '$(state poll)' \$epoch \"epoch=\$epoch.ckpt\" 20"
+run "$SIM" "$CSV" "$T/poll" --after "$(after poll 20)"
 eq "polling: job stopped after epoch 11" "$out" "stopped after epoch 11"
 # a file is ready after two looks: wait for the last prune (at most 10 s)
 for i in $(seq 100); do [ "$(remaining poll)" = "epoch=8.ckpt epoch=9.ckpt epoch=11.ckpt " ] && break; sleep 0.1; done

@@ -2,105 +2,20 @@
 # The real daemon on checkpoints: compression, directory checkpoints with a
 # commit marker, slow in-place writers, truncated zips.
 . "$(dirname "$0")/lib.bash"
-CSV="$ROOT/examples/clinic07/metrics.csv"
-SIM="$ROOT/tests/sim/trainer.sh"
-WAIT="$ROOT/tests/sim/wait-state.sh"
+. "$(dirname "$0")/clinic.bash"
 MKZIP="$B/tools/mkzip"
-
-# config NAME ACTION [extra yaml lines for the run]: writes $T/NAME.yaml
-# (the clinic policy of daemon.sh)
-config() {
-	local name=$1 action=$2; shift 2
-	mkdir -p "$T/$name"
-	{
-		echo "state_dir: $T/$name-state"
-		echo "runs:"
-		echo "  - name: clinic07"
-		echo "    dir: $T/$name"
-		echo "    metrics: {path: metrics.csv}"
-		echo "    checkpoints: {path: checkpoints, pattern: \"epoch={epoch}.ckpt\"}"
-		echo "    select: {by: [val_sensitivity]}"
-		echo "    early_stop: {metric: val_loss, patience: 3, action: {touch: STOP}}"
-		echo "    retain: {best: 2, last: 1, action: $action}"
-		echo "    alerts:"
-		echo "      degrade: {metric: val_loss, after: 2, by: 0.02, train_metric: train_loss}"
-		for l in "$@"; do echo "$l"; done
-	} >"$T/$name.yaml"
-}
-# config_plain NAME ACTION: selection on val_sensitivity and retention only
-config_plain() {
-	config "$@"
-	sed -i '/early_stop:/d; /alerts:/d; /degrade:/d' "$T/$1.yaml"
-}
-state() { echo "$T/$1-state/clinic07/state.json"; }
-events() { cat "$T/$1-state/clinic07/events.jsonl" 2>/dev/null; }
-count_events() { events "$1" | grep -c "\"event\": *\"$2\""; }
-# keys_of NAME EVENT: the keys of every EVENT, in order
-keys_of() { events "$1" | grep "\"event\": *\"$2\"" | sed 's/.*"key": *\([0-9]*\).*/\1/' | tr '\n' ' '; }
-# dup_keys NAME EVENT: keys that have more than one EVENT
-dup_keys() { events "$1" | grep "\"event\": *\"$2\"" | sed 's/.*"key": *\([0-9]*\).*/\1/' | sort | uniq -d | tr '\n' ' '; }
-remaining() { (cd "$T/$1/checkpoints" && ls -1 | grep -v '^best' | sort -t= -k2 -n | tr '\n' ' '); }
-best() { readlink "$T/$1/checkpoints/best.ckpt" 2>/dev/null; }
-
-# start NAME [args]: the daemon in the background, its pid in $dpid
-start() {
-	local name=$1; shift
-	"$CKPTD" -c "$T/$name.yaml" "$@" 2>>"$T/$name.log" &
-	dpid=$!
-}
-stop() { kill -TERM "$dpid" 2>/dev/null; wait "$dpid" 2>/dev/null; }
-# crash: kill -9, as the OOM killer or a power cut would
-crash() { kill -KILL "$dpid" 2>/dev/null; wait "$dpid" 2>/dev/null; }
-# wait_until SECS CMD: polls the shell command CMD every 50 ms; 1 on timeout
-wait_until() {
-	local end=$((SECONDS + $1)); shift
-	until eval "$*"; do
-		[ "$SECONDS" -ge "$end" ] && return 1
-		sleep 0.05
-	done
-}
-# settle NAME: wait until the daemon's state, events and the run's files no
-# longer change (0.5 s quiet, at most 20 s)
-settle() {
-	local prev="" cur i same=0
-	for i in $(seq 80); do
-		cur=$({ cat "$(state "$1")" "$T/$1-state/clinic07/events.jsonl"
-			ls -la --time-style=full-iso "$T/$1" "$T/$1/checkpoints" "$T/$1/archive"; } 2>/dev/null | md5sum)
-		if [ "$cur" = "$prev" ]; then
-			same=$((same + 1))
-			[ "$same" -ge 2 ] && return 0
-		else
-			same=0
-		fi
-		prev=$cur
-		sleep 0.25
-	done
-	return 1
-}
-# seg FROM TO: the clinic table cut to the epochs FROM..TO (header kept)
-seg() {
-	awk -F, -v a="$1" -v b="$2" 'NR == 1 || ($1 >= a && $1 <= b)' "$CSV" >"$T/seg.$1-$2.csv"
-	echo "$T/seg.$1-$2.csv"
-}
-# after NAME: the trainer's --after hook: wait for the daemon to take the epoch
-after() { echo "'$WAIT' '$(state "$1")' \$epoch \"epoch=\$epoch.ckpt\""; }
 
 # --- 1. action: compress under the running daemon; every archive
 # decompresses to the bytes the job wrote (copied as they were written)
 config zst compress
 mkdir -p "$T/zst-orig"
 start zst
-run "$SIM" "$CSV" "$T/zst" --after "cp -p '$T'/zst/checkpoints/epoch=\$epoch.ckpt '$T/zst-orig/' && $(after zst)"
+run "$SIM" "$CSV" "$T/zst" --after "$(after_cp zst)"
 eq "compress: job stopped after epoch 11" "$out" "stopped after epoch 11"
 settle zst
 eq "compress: best.ckpt -> epoch=8.ckpt" "$(best zst)" "epoch=8.ckpt"
 eq "compress: exactly epochs 8, 9 and 11 remain" "$(remaining zst)" "epoch=8.ckpt epoch=9.ckpt epoch=11.ckpt "
-bad=""
-for k in 1 2 3 4 5 6 7 10; do
-	a="$T/zst/archive/epoch=$k.ckpt.zst"
-	if [ ! -f "$a" ] || ! zstd -q -d -c "$a" | cmp -s - "$T/zst-orig/epoch=$k.ckpt"; then bad="$bad $k"; fi
-done
-eq "compress: every archive decompresses to its original" "$bad" ""
+eq "compress: every archive decompresses to its original" "$(bad_archives zst)" ""
 eq "compress: the archive dir holds exactly those 8" "$(ls "$T/zst/archive" | sort -t= -k2 -n | tr '\n' ' ')" \
 	"epoch=1.ckpt.zst epoch=2.ckpt.zst epoch=3.ckpt.zst epoch=4.ckpt.zst epoch=5.ckpt.zst epoch=6.ckpt.zst epoch=7.ckpt.zst epoch=10.ckpt.zst "
 eq "compress: one pruned event per archive" "$(keys_of zst pruned | tr ' ' '\n' | grep . | sort -n | tr '\n' ' ')" "1 2 3 4 5 6 7 10 "

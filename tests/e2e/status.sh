@@ -2,28 +2,8 @@
 # ckptctl status / pin / unpin against state the real daemon wrote: the
 # clinic run driven epoch by epoch with `ckptd --once`, as in once.sh.
 . "$(dirname "$0")/lib.bash"
-CSV="$ROOT/examples/clinic07/metrics.csv"
-SIM="$ROOT/tests/sim/trainer.sh"
+. "$(dirname "$0")/clinic.bash"
 
-# config NAME [extra yaml lines]: writes $T/NAME.yaml, state in $T/NAME-state
-config() {
-	local name=$1; shift
-	mkdir -p "$T/$name"
-	{
-		echo "state_dir: $T/$name-state"
-		echo "runs:"
-		echo "  - name: clinic07"
-		echo "    dir: $T/$name"
-		echo "    metrics: {path: metrics.csv}"
-		echo "    checkpoints: {path: checkpoints, pattern: \"epoch={epoch}.ckpt\"}"
-		echo "    select: {by: [val_sensitivity]}"
-		echo "    early_stop: {metric: val_loss, patience: 3, action: {touch: STOP}}"
-		echo "    retain: {best: 2, last: 1, action: delete}"
-		echo "    alerts:"
-		echo "      degrade: {metric: val_loss, after: 2, by: 0.02, train_metric: train_loss}"
-		for l in "$@"; do echo "$l"; done
-	} >"$T/$name.yaml"
-}
 # a listing of a tree with sizes and mtimes: equal before and after = untouched
 snap() { (cd "$1" && find . -printf '%p %s %T@ %m\n' | sort); }
 squash() { printf '%s' "$1" | tr -d ' \n'; }
@@ -32,12 +12,11 @@ squash() { printf '%s' "$1" | tr -d ' \n'; }
 words() { printf '%s\n' "$1" | tr -s ' '; }
 # every line of a block has its value in one column: "  LABEL" padded to 16
 aligned() { printf '%s\n' "$1" | grep '^ ' | grep -cvE '^  [a-z :]{14}[^ ]'; }
-remaining() { (cd "$T/$1/checkpoints" && ls -1 | grep -v '^best' | sort -t= -k2 -n | tr '\n' ' '); }
 
 # --- the clinic run, plus a second run the daemon has not seen yet
-config st "  - name: other" "    dir: $T/other" "    metrics: {path: metrics.csv}" \
+config st delete "  - name: other" "    dir: $T/other" "    metrics: {path: metrics.csv}" \
 	"    checkpoints: {pattern: \"epoch={epoch}.ckpt\"}"
-run "$SIM" "$CSV" "$T/st" --after "'$CKPTD' -c '$T/st.yaml' --once 2>>'$T/st.log'"
+run "$SIM" "$CSV" "$T/st" --after "$(after_once st)"
 eq "setup: job stopped after epoch 11" "$out" "stopped after epoch 11"
 rm -rf "$T/st-state/other"   # --once made it; "other" stands for a run not yet started
 
@@ -97,7 +76,7 @@ has "torn events line: still one open alert" "alerts: 1 open" "$(words "$out")"
 eq "torn events line: file not cut by status" "$(stat -c %s "$T/st-state/clinic07/events.jsonl")" "$size"
 
 # --- no state dir at all: 66, and nothing is created
-config none
+config none delete
 expect_rc "no state dir: exit 66" 66 "$CTL" status -c "$T/none.yaml"
 has "no state dir: says so" "does not exist" "$err"
 eq "no state dir: not created" "$(ls -d "$T/none-state" 2>/dev/null)" ""
@@ -109,7 +88,7 @@ has "no state yet --json: state null" '"state": null' "$out"
 eq "no state yet: run dir not created" "$(ls -A "$T/none-state")" ""
 
 # --- pins: set before the daemon ever ran, honoured by the next pruning
-config pin
+config pin delete
 "$SIM" "$CSV" "$T/pin" >/dev/null   # 15 checkpoints on disk, no daemon yet
 expect_rc "unpin with no state: exit 0" 0 "$CTL" unpin -c "$T/pin.yaml" clinic07 3
 has "unpin with no state: not pinned" "not pinned" "$out"
