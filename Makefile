@@ -38,7 +38,7 @@ TOOLS   := $(patsubst tests/tools/%.c,$(B)/tools/%,$(sort $(wildcard tests/tools
 CKPTD_OBJ := $(patsubst %.c,$(B)/%.o,$(sort $(wildcard cmd/ckptd/*.c)))
 CTL_OBJ := $(patsubst %.c,$(B)/%.o,$(sort $(wildcard cmd/ckptctl/*.c)))
 
-.PHONY: all deps test asan demo bench install uninstall clean
+.PHONY: all deps test asan fuzz fuzz-deps demo bench install uninstall clean
 
 all: deps $(PROGS)
 
@@ -62,7 +62,7 @@ $(B)/ckptd: $(CKPTD_OBJ) $(B)/libckptd.a
 $(B)/ckptctl: $(CTL_OBJ) $(B)/libckptd.a
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LIBS)
 
-$(B)/tests/%: tests/unit/%.c $(B)/libckptd.a $(wildcard include/ckptd/*.h tests/unit/*.h) | $(B)/tests
+$(B)/tests/%: tests/unit/%.c $(B)/libckptd.a $(wildcard include/ckptd/*.h tests/unit/*.h tests/fuzz/*.h) | $(B)/tests
 	$(CC) $(ALL_CFLAGS) -o $@ $< $(B)/libckptd.a $(LIBS) $(TEST_LIBS)
 
 # Small programs the end-to-end tests use (an sd_notify listener, a zip writer).
@@ -81,6 +81,49 @@ test: deps $(PROGS) $(UNIT_BIN) $(TOOLS)
 # The whole suite under AddressSanitizer + UndefinedBehaviorSanitizer.
 asan: deps
 	$(MAKE) --no-print-directory B=build/asan EXTRA_CFLAGS="$(SAN_FLAGS)" CFLAGS="-O1 -g" test
+
+# Fuzzing (libFuzzer): each target in tests/fuzz/fuzz_NAME.c runs for
+# FUZZ_SECONDS on a copy of its seed corpus (tests/fuzz/corpus/NAME is
+# never written to); crashes land in build/fuzz/crash-NAME-*.  The
+# library is compiled again with clang and the sanitizers, apart from the
+# gcc build.  A crash's input goes to tests/fuzz/regress/NAME/, which
+# `make test` replays (tests/unit/test_fuzz_regress.c).
+FUZZ_SECONDS ?= 60
+FUZZ_CC ?= clang
+FUZZ_DEBS := clang libclang-rt-14-dev
+FUZZ_TARGETS := config csv jsonl pattern metrics
+FZ := build/fuzz
+FUZZ_SAN := -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -g -O1
+FUZZ_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) $(FUZZ_SAN) -Iinclude \
+              $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
+FUZZ_OBJ := $(LIB_SRC:%.c=$(FZ)/%.o)
+FUZZ_BIN := $(FUZZ_TARGETS:%=$(FZ)/fuzz_%)
+.SECONDARY: $(FUZZ_OBJ)
+
+$(FZ)/src/%.o: src/%.c $(wildcard include/ckptd/*.h)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -c -o $@ $<
+
+$(FZ)/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_OBJ) $(wildcard tests/fuzz/*.h include/ckptd/*.h)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $< $(FUZZ_OBJ) $(LIBS)
+
+fuzz-deps:
+	@sh tests/deps.sh $(DEBS) $(FUZZ_DEBS)
+
+fuzz: fuzz-deps $(FUZZ_BIN)
+	@fail=0; for t in $(FUZZ_TARGETS); do \
+		rm -rf $(FZ)/corpus-$$t && mkdir -p $(FZ)/corpus-$$t && \
+		cp tests/fuzz/corpus/$$t/* $(FZ)/corpus-$$t/ && \
+		echo "fuzz $$t: $(FUZZ_SECONDS) s"; \
+		$(FZ)/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) -timeout=10 -print_final_stats=1 \
+			-artifact_prefix=$(FZ)/crash-$$t- $(FZ)/corpus-$$t >$(FZ)/log-$$t 2>&1; \
+		rc=$$?; \
+		grep -E '^Done [0-9]+ runs' $(FZ)/log-$$t | sed "s/^/fuzz $$t: /"; \
+		grep -E '^stat::(number_of_executed_units|average_exec_per_sec|peak_rss_mb)' $(FZ)/log-$$t | sed "s/^/fuzz $$t: /"; \
+		if [ $$rc -ne 0 ]; then fail=1; \
+			echo "fuzz $$t: FAILED (exit $$rc), see $(FZ)/log-$$t"; \
+			grep -E 'SUMMARY|Test unit written' $(FZ)/log-$$t | sed "s/^/fuzz $$t: /"; fi; \
+	done; exit $$fail
 
 demo: deps $(PROGS)
 	@sh examples/demo.sh $(B)

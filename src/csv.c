@@ -322,6 +322,11 @@ static int data_cell(struct ckptd_csv *c)
 
 static int cell_end(struct ckptd_csv *c)
 {
+	/* A record may end a cell before any byte was pushed (",a" as the
+	 * first line, '""' then the delimiter): the buffer may not exist yet,
+	 * and writing its NUL crashed (fuzz: regress/csv/empty-first-cell). */
+	if (array_grow(&c->cell, &c->ccap, c->clen + 1, 1, 16) < 0)
+		return -1;
 	c->cell[c->clen] = '\0';
 	int r = c->have_header ? data_cell(c) : header_cell(c);
 	c->ncells++;

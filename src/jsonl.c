@@ -109,7 +109,9 @@ static int flatten(struct ckptd_jsonl *j, json_object *obj, bool top)
 			errno = E2BIG;
 			return -1;
 		}
-		if (array_grow(&j->path, &j->pcap, base + dot + n, 1, 64) < 0)
+		/* +1: never a NULL path, even for the empty name "" (pointer
+		 * arithmetic on NULL is undefined; fuzz: regress/jsonl/empty-name) */
+		if (array_grow(&j->path, &j->pcap, base + dot + n + 1, 1, 64) < 0)
 			return -1;
 		if (dot)
 			j->path[base] = '.';
@@ -121,7 +123,7 @@ static int flatten(struct ckptd_jsonl *j, json_object *obj, bool top)
 		} else if (j->nlen + j->plen > MAX_NAMES) {
 			errno = E2BIG;
 			r = -1;
-		} else if (array_grow(&j->names, &j->ncap, j->nlen + j->plen, 1, 64) < 0 ||
+		} else if (array_grow(&j->names, &j->ncap, j->nlen + j->plen + 1, 1, 64) < 0 ||
 		           array_grow(&j->flat, &j->flatcap, j->nflat + 1, sizeof *j->flat, 64) < 0) {
 			r = -1;
 		} else {

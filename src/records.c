@@ -123,6 +123,11 @@ static long lookup(const struct ckptd_records *r, const char *name, size_t len, 
 
 static long intern(struct ckptd_records *r, const char *name, size_t len)
 {
+	/* Names are kept as C strings: a NUL byte inside a logged name ends
+	 * it.  Without this, a name with a NUL was stored cut short while the
+	 * lookup compared it at its full length and read past the stored copy
+	 * (fuzz: regress/csv/nul-in-header). */
+	len = strnlen(name, len);
 	uint64_t h = name_hash(name, len);
 	long id = lookup(r, name, len, h);
 	if (id >= 0)
