@@ -454,11 +454,15 @@ static int promote_slow(struct ckptd_runner *r, const struct ckptd_entry *e)
 	r->slow.promote = true;
 	if (!(r->slow.entry.name = strdup(e->name)) || !(r->slow.manifest = manifest(r, e)) ||
 	    child_run(promote_child, r, &r->slow.child) < 0) {
-		log_errno(r->log, CKPTD_LOG_ERROR, "%s: cannot start copying %s", r->cfg->name, e->name);
+		int saved = errno;
+		if (saved != ENOSYS)
+			log_errno(r->log, CKPTD_LOG_ERROR, "%s: cannot start copying %s", r->cfg->name, e->name);
 		free(r->slow.entry.name);
 		r->slow.entry.name = NULL;
 		json_object_put(r->slow.manifest);
 		r->slow.manifest = NULL;
+		r->slow.promote = false;
+		errno = saved;
 		return -1;
 	}
 	r->slow.active = true;
@@ -513,9 +517,15 @@ static const struct ckptd_entry *promote(struct ckptd_runner *r, const struct ck
 	if (!link_ok && r->cfg->promote.method == CKPTD_PROMOTE_COPY && r->async && r->on_child &&
 	    !r->dry_run) {
 		/* one slow job at a time: this decision is taken again after it */
-		if (!r->slow.active && promote_slow(r, e) < 0)
+		if (r->slow.active)
+			return e;
+		if (promote_slow(r, e) == 0)
+			return e;
+		if (errno != ENOSYS) {
 			(*failed)++;
-		return e;
+			return e;
+		}
+		/* no pidfd_open: copy here, in the loop */
 	}
 	if (!link_ok) {
 		char err[512];

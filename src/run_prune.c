@@ -87,10 +87,19 @@ static int prune_slow(struct ckptd_runner *r, const struct ckptd_entry *e, const
 	else
 		snprintf(r->slow.archive, sizeof(r->slow.archive), "%s", e->name);
 	if (child_run(slow_prune_child, r, &r->slow.child) < 0) {
-		log_errno(r->log, CKPTD_LOG_ERROR, "%s: cannot start a child to %s %s", r->cfg->name, how, e->name);
+		int saved = errno;
 		free(r->slow.entry.name);
 		r->slow.entry.name = NULL;
+		if (saved == ENOSYS) { /* no pidfd_open (old kernel, valgrind): do it here */
+			if (!r->warned_nosys++)
+				log_msg(r->log, CKPTD_LOG_WARNING, "%s: no pidfd_open here: slow work runs in "
+				        "the event loop", r->cfg->name);
+			errno = saved;
+			return -1;
+		}
+		log_errno(r->log, CKPTD_LOG_ERROR, "%s: cannot start a child to %s %s", r->cfg->name, how, e->name);
 		state_set_pending(&r->sd, &r->st, NULL, 0, NULL);
+		errno = saved;
 		return -1;
 	}
 	r->slow.active = true;
@@ -125,7 +134,11 @@ static int prune_one(struct ckptd_runner *r, const struct ckptd_actx *ax, const 
 		return -1;
 	}
 	if (real && r->async && r->on_child && r->cfg->retain.action != CKPTD_RETAIN_DELETE)
-		return prune_slow(r, e, how);
+	{
+		int rc = prune_slow(r, e, how);
+		if (rc >= 0 || errno != ENOSYS)
+			return rc;
+	}
 	if (!real && strset_has(&r->dry_seen, e->name))
 		return 0; /* "would prune" said once */
 	int rc = action_prune(ax, e, &bytes, archive, sizeof(archive), err, sizeof(err));

@@ -56,6 +56,7 @@ struct ckptd_runner {
 	struct strset dry_seen;        /* dry run: prunes already reported */
 	bool async;                    /* slow work goes to children (the daemon) */
 	bool polling;                  /* the checkpoints dir is polled, not watched */
+	unsigned warned_nosys;         /* said once that children cannot be watched */
 	struct ckptd_slow slow;
 	/* async: hand a started child (a hook, or slow.child) to the loop,
 	 * which reaps it and kills a hook still running after its timeout */
