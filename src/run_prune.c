@@ -27,8 +27,12 @@ void run_finish_pending(struct ckptd_runner *r)
 	struct stat sb;
 	if (!r->st.pending || r->dry_run || r->slow.active)
 		return;
-	if (r->ckdir >= 0 && fstatat(r->ckdir, r->st.pending_name, &sb, AT_SYMLINK_NOFOLLOW) < 0 &&
-	    errno == ENOENT) {
+	/* the event may be written already: the crash came between it and
+	 * clearing the note (an event after the note, naming it) */
+	bool reported = r->st.nevents > r->st.pending_seq &&
+	                strcmp(r->st.last_pruned, r->st.pending_name) == 0;
+	if (!reported && r->ckdir >= 0 &&
+	    fstatat(r->ckdir, r->st.pending_name, &sb, AT_SYMLINK_NOFOLLOW) < 0 && errno == ENOENT) {
 		struct json_object *f = json_object_new_object();
 		json_object_object_add(f, "checkpoint", json_object_new_string(r->st.pending_name));
 		json_object_object_add(f, "action", json_object_new_string(r->st.pending_action));

@@ -135,6 +135,7 @@ static int fold(struct ckptd_state *st, struct json_object *ev)
 		st->stalled_key = has_key ? key : -1;
 	} else if (strcmp(event, "pruned") == 0 && ckpt) {
 		clear_failed(st, ckpt);
+		snprintf(st->last_pruned, sizeof(st->last_pruned), "%s", ckpt);
 	} else if (strcmp(event, "prune_failed") == 0 && ckpt) {
 		return add_failed(st, ckpt);
 	}
@@ -219,6 +220,9 @@ static int load_pending(struct ckptd_statedir *sd, struct ckptd_state *st)
 			snprintf(st->pending_name, sizeof(st->pending_name), "%s", name);
 			snprintf(st->pending_action, sizeof(st->pending_action), "%s", action);
 			st->pending_key = json_object_get_int64(k);
+			struct json_object *q;
+			if (json_object_object_get_ex(p, "seq", &q))
+				st->pending_seq = (uint64_t)json_object_get_int64(q);
 		}
 	}
 	json_object_put(o);
@@ -355,6 +359,7 @@ int state_save(struct ckptd_statedir *sd, struct ckptd_state *st, struct json_ob
 		json_object_object_add(p, "checkpoint", json_object_new_string(st->pending_name));
 		json_object_object_add(p, "action", json_object_new_string(st->pending_action));
 		json_object_object_add(p, "key", json_object_new_int64(st->pending_key));
+		json_object_object_add(p, "seq", json_object_new_int64((int64_t)st->pending_seq));
 		json_object_object_add(o, "pending", p);
 	}
 	if (st->snapshot)
@@ -374,6 +379,7 @@ int state_set_pending(struct ckptd_statedir *sd, struct ckptd_state *st, const c
 		snprintf(st->pending_name, sizeof(st->pending_name), "%s", name);
 		snprintf(st->pending_action, sizeof(st->pending_action), "%s", action);
 		st->pending_key = key;
+		st->pending_seq = st->nevents;
 	}
 	return state_save(sd, st, NULL);
 }

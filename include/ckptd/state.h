@@ -42,6 +42,8 @@ struct ckptd_state {
 	char pending_name[CKPTD_NAME_MAX];
 	char pending_action[16];
 	int64_t pending_key;
+	uint64_t pending_seq;          /* nevents when the prune started */
+	char last_pruned[CKPTD_NAME_MAX]; /* checkpoint of the newest `pruned` */
 	struct json_object *snapshot;  /* last status snapshot, owned */
 };
 
