@@ -34,11 +34,12 @@ LIB_OBJ := $(LIB_SRC:%.c=$(B)/%.o)
 UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
 PROGS   := $(B)/ckptd $(B)/ckptctl
-TOOLS   := $(patsubst tests/tools/%.c,$(B)/tools/%,$(sort $(wildcard tests/tools/*.c)))
+TOOLS   := $(patsubst tests/tools/%.c,$(B)/tools/%,$(sort $(filter-out tests/tools/libfault.c,$(wildcard tests/tools/*.c)))) \
+           $(B)/tools/libfault.so
 CKPTD_OBJ := $(patsubst %.c,$(B)/%.o,$(sort $(wildcard cmd/ckptd/*.c)))
 CTL_OBJ := $(patsubst %.c,$(B)/%.o,$(sort $(wildcard cmd/ckptctl/*.c)))
 
-.PHONY: all deps test asan fuzz fuzz-deps demo bench install uninstall clean
+.PHONY: all deps test torture asan fuzz fuzz-deps demo bench install uninstall clean
 
 all: deps $(PROGS)
 
@@ -70,6 +71,12 @@ $(B)/tools/%: tests/tools/%.c
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -o $@ $<
 
+# The fault-injection shim (LD_PRELOAD), for the tests only: plain flags,
+# no sanitizer, never installed.
+$(B)/tools/libfault.so: tests/tools/libfault.c
+	@mkdir -p $(dir $@)
+	$(CC) -std=c11 -D_GNU_SOURCE $(WARN) -O2 -g -shared -fPIC -o $@ $< -ldl
+
 $(B)/src $(B)/tests:
 	mkdir -p $@
 
@@ -77,6 +84,13 @@ $(B)/src $(B)/tests:
 # temp directories); tests/run.sh prints the closing "N passed, N failed".
 test: deps $(PROGS) $(UNIT_BIN) $(TOOLS)
 	@sh tests/run.sh $(B)
+
+# Crash torture: the simulated job TORTURE_ITERATIONS times, the daemon
+# killed with SIGKILL at random moments and restarted, the invariants
+# checked after each (TORTURE_SEED repeats a run; see tests/torture.sh).
+TORTURE_ITERATIONS ?= 50
+torture: deps $(PROGS)
+	@CKPTD_BUILD=$(abspath $(B)) bash tests/torture.sh $(TORTURE_ITERATIONS)
 
 # The whole suite under AddressSanitizer + UndefinedBehaviorSanitizer.
 asan: deps

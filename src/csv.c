@@ -147,6 +147,15 @@ static bool fast_decimal(const char *s, size_t n, double *out)
 	return true;
 }
 
+/* "-0" is 0: a -0.0 would print as -0 in pick, state and events, and the
+ * jsonl reader (json-c reads -0 as the integer 0) already gives 0. */
+static enum cell_kind nonneg_zero(double *v)
+{
+	if (*v == 0)
+		*v = 0;
+	return CELL_VALUE;
+}
+
 /* A cell as a value.  s is writable and s[len] is NUL. */
 static enum cell_kind parse_value(char *s, size_t len, double *out)
 {
@@ -155,7 +164,7 @@ static enum cell_kind parse_value(char *s, size_t len, double *out)
 	if (b == e || (e - b == 2 && s[b] == 'N' && s[b + 1] == 'A'))
 		return CELL_ABSENT;
 	if (fast_decimal(s + b, e - b, out) || non_finite(s + b, e - b, out))
-		return CELL_VALUE;
+		return nonneg_zero(out);
 	/* Plain decimal only: strtod would also take hex and nan(...). */
 	for (size_t i = b; i < e; i++)
 		if (!decimal_char(s[i]))
@@ -163,7 +172,7 @@ static enum cell_kind parse_value(char *s, size_t len, double *out)
 	s[e] = '\0';
 	char *end;
 	*out = strtod(s + b, &end);
-	return end == s + e ? CELL_VALUE : CELL_BAD;
+	return end == s + e ? nonneg_zero(out) : CELL_BAD;
 }
 
 /* A key cell: a finite integral number >= 0 ("8", "8.0", "8e0"), exactly
@@ -224,13 +233,15 @@ static int header_cell(struct ckptd_csv *c)
 {
 	size_t b, e;
 	trim(c->cell, c->clen, &b, &e);
-	if (array_grow(&c->names, &c->ncap, c->nlen + (e - b) + 1, 1, 16) < 0 ||
+	/* names go to JSON output: not-UTF-8 bytes become U+FFFD (reader.h) */
+	size_t n = utf8_clean(NULL, c->cell + b, e - b);
+	if (array_grow(&c->names, &c->ncap, c->nlen + n + 1, 1, 16) < 0 ||
 	    array_grow(&c->cols, &c->colcap, c->ncols + 1, sizeof *c->cols, 16) < 0)
 		return -1;
-	memcpy(c->names + c->nlen, c->cell + b, e - b);
-	c->names[c->nlen + (e - b)] = '\0';
-	c->cols[c->ncols++] = (struct column){ .off = c->nlen, .len = e - b, .use = e > b };
-	c->nlen += e - b + 1;
+	utf8_clean(c->names + c->nlen, c->cell + b, e - b);
+	c->names[c->nlen + n] = '\0';
+	c->cols[c->ncols++] = (struct column){ .off = c->nlen, .len = n, .use = n > 0 };
+	c->nlen += n + 1;
 	return 0;
 }
 
@@ -509,7 +520,11 @@ struct ckptd_csv *csv_new(const struct ckptd_reader_opts *opts, struct ckptd_rec
 	struct ckptd_csv *c = calloc(1, sizeof *c);
 	if (!c)
 		return NULL;
-	c->key = strdup(opts->key_field);
+	/* cleaned like the header names it is matched against */
+	size_t kn = strlen(opts->key_field);
+	c->key = malloc(utf8_clean(NULL, opts->key_field, kn) + 1);
+	if (c->key)
+		c->key[utf8_clean(c->key, opts->key_field, kn)] = '\0';
 	if (!c->key) {
 		free(c);
 		return NULL;

@@ -104,7 +104,8 @@ static int flatten(struct ckptd_jsonl *j, json_object *obj, bool top)
 		json_type t = json_object_get_type(v);
 		if (t != json_type_int && t != json_type_double && t != json_type_object)
 			continue;
-		size_t n = strlen(name), dot = base > 0;
+		/* names go to JSON output: not-UTF-8 bytes become U+FFFD (reader.h) */
+		size_t raw = strlen(name), n = utf8_clean(NULL, name, raw), dot = base > 0;
 		if (base + dot + n > MAX_NAMES) {
 			errno = E2BIG;
 			return -1;
@@ -115,7 +116,7 @@ static int flatten(struct ckptd_jsonl *j, json_object *obj, bool top)
 			return -1;
 		if (dot)
 			j->path[base] = '.';
-		memcpy(j->path + base + dot, name, n);
+		utf8_clean(j->path + base + dot, name, raw);
 		j->plen = base + dot + n;
 		int r = 0;
 		if (t == json_type_object) {
@@ -128,7 +129,9 @@ static int flatten(struct ckptd_jsonl *j, json_object *obj, bool top)
 			r = -1;
 		} else {
 			memcpy(j->names + j->nlen, j->path, j->plen);
-			j->flat[j->nflat++] = (struct flat){ j->nlen, j->plen, json_object_get_double(v) };
+			double d = json_object_get_double(v);
+			/* -0.0 is 0, as "-0" (an integer to json-c) already is */
+			j->flat[j->nflat++] = (struct flat){ j->nlen, j->plen, d == 0 ? 0 : d };
 			j->nlen += j->plen;
 		}
 		j->plen = base;

@@ -280,7 +280,8 @@ static void explain_nothing(const struct pick *p)
 {
 	size_t n = records_count(p->records);
 	if (n == 0) {
-		fprintf(stderr, "ckptctl: %s: no records with a %s\n", p->file, key_word(p->key));
+		fprintf(stderr, "ckptctl: %s: no records with %s %s\n", p->file,
+		        p->key == CKPTD_KEY_EPOCH ? "an" : "a", key_word(p->key));
 		return;
 	}
 	for (size_t c = 0; c < p->sel.nby; c++) {

@@ -500,6 +500,8 @@ static void test_numbers_match_strtod(void **state)
 	assert_int_equal(csv_stats(fx.c)->bad_cells, 0);
 	for (int i = 0; i < N; i++) {
 		double want = strtod(cells[i], NULL), got = tu_get(fx.r, i, "v");
+		if (want == 0)
+			want = 0;   /* the reader reads -0 as 0 (csv.c: nonneg_zero) */
 		if (memcmp(&got, &want, sizeof got) != 0)
 			fail_msg("%s: got %a, want %a", cells[i], got, want);
 	}
