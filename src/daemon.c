@@ -370,6 +370,11 @@ static void decide(struct drun *dr)
 	runner_scan(&dr->r, now_ns());
 	runner_decide(&dr->r);
 	track_stall(dr);
+	/* a failed prune is tried again after its backoff */
+	if (dr->r.prune_retry_at) {
+		int64_t wait = dr->r.prune_retry_at - loop_now_ms();
+		schedule_retry(dr, wait > 0 ? wait + 10 : 10);
+	}
 	/* not-ready checkpoints (settling, incomplete) are looked at again */
 	for (size_t i = 0; i < dr->r.entries.n; i++) {
 		if (!dr->r.entries.v[i].ready && !dr->r.entries.v[i].unreadable) {

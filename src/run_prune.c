@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "ckptd/hook.h"
@@ -53,6 +54,27 @@ static int slow_prune_child(void *arg)
 		return 0;
 	log_msg(r->log, CKPTD_LOG_ERROR, "%s: prune failed: %s", r->cfg->name, err);
 	return errno > 0 && errno < 256 ? errno : EIO;
+}
+
+int64_t run_now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* A prune failed or succeeded: the wait before the next try. */
+static void backoff(struct ckptd_runner *r, bool failed)
+{
+	if (!failed) {
+		r->prune_backoff_ms = 0;
+		r->prune_retry_at = 0;
+		return;
+	}
+	r->prune_backoff_ms = r->prune_backoff_ms ? r->prune_backoff_ms * 2 : 1000;
+	if (r->prune_backoff_ms > 60000)
+		r->prune_backoff_ms = 60000;
+	r->prune_retry_at = run_now_ms() + r->prune_backoff_ms;
 }
 
 static void pruned_event(struct ckptd_runner *r, const struct ckptd_entry *e, const char *how,
@@ -114,6 +136,7 @@ static int prune_slow(struct ckptd_runner *r, const struct ckptd_entry *e, const
 void run_prune_done(struct ckptd_runner *r, int status)
 {
 	const char *how = action_words[r->cfg->retain.action];
+	backoff(r, !(WIFEXITED(status) && WEXITSTATUS(status) == 0));
 	if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
 		pruned_event(r, &r->slow.entry, how, (uint64_t)r->slow.entry.size, r->slow.archive);
 	} else {
@@ -148,6 +171,7 @@ static int prune_one(struct ckptd_runner *r, const struct ckptd_actx *ax, const 
 	int rc = action_prune(ax, e, &bytes, archive, sizeof(archive), err, sizeof(err));
 	if (!real)
 		return strset_add(&r->dry_seen, e->name) < 0 ? -1 : 0;
+	backoff(r, rc != 0);
 	if (rc == 0) {
 		pruned_event(r, e, how, bytes, archive);
 	} else {
@@ -181,7 +205,8 @@ int run_retain(struct ckptd_runner *r, const struct ckptd_actx *ax, const struct
 		/* the link's target stays whatever the rules say */
 		if (best && strcmp(e->name, best->name) == 0)
 			keep[i] |= CKPTD_KEEP_BEST;
-		if (keep[i] || !r->cfg->retain.enabled || e->unreadable || r->slow.active)
+		if (keep[i] || !r->cfg->retain.enabled || e->unreadable || r->slow.active ||
+		    (r->prune_retry_at && run_now_ms() < r->prune_retry_at))
 			continue;
 		int rc = prune_one(r, ax, e);
 		if (rc == 2) /* a child is at it: the rest waits for the next pass */

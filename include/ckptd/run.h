@@ -57,6 +57,10 @@ struct ckptd_runner {
 	bool async;                    /* slow work goes to children (the daemon) */
 	bool polling;                  /* the checkpoints dir is polled, not watched */
 	unsigned warned_nosys;         /* said once that children cannot be watched */
+	/* after a failed prune (a full disk, say) the next try waits, 1 s
+	 * doubling to 60 s, so a lasting fault does not spin the loop */
+	int64_t prune_backoff_ms;
+	int64_t prune_retry_at;        /* CLOCK_MONOTONIC ms; 0 = now */
 	struct ckptd_slow slow;
 	/* async: hand a started child (a hook, or slow.child) to the loop,
 	 * which reaps it and kills a hook still running after its timeout */

@@ -29,6 +29,8 @@ void run_non_finite(struct ckptd_runner *r);
 void run_finish_pending(struct ckptd_runner *r);
 /* The slow prune's child exited. */
 void run_prune_done(struct ckptd_runner *r, int status);
+/* CLOCK_MONOTONIC in milliseconds. */
+int64_t run_now_ms(void);
 int run_retain(struct ckptd_runner *r, const struct ckptd_actx *ax, const struct ckptd_entry *best,
                unsigned *keep);
 
