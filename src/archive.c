@@ -183,14 +183,8 @@ static int tar_entry(struct tar *t, int dir, const char *name, const char *path)
 		return -1;
 	if (S_ISLNK(want.st_mode)) {
 		char target[PATH_MAX + 1];
-		ssize_t n = readlinkat(dir, name, target, sizeof target);
-		if (n < 0)
+		if (archive_tmp_readlink(dir, name, target, sizeof target) < 0)
 			return -1;
-		if ((size_t)n == sizeof target) {
-			errno = ENAMETOOLONG;
-			return -1;
-		}
-		target[n] = '\0';
 		return tar_header(t, path, &want, target);
 	}
 	if (!S_ISREG(want.st_mode) && !S_ISDIR(want.st_mode))

@@ -294,3 +294,16 @@ int archive_clean_tmp(int dir)
 	}
 	return removed;
 }
+
+int archive_tmp_readlink(int dir, const char *name, char *target, size_t len)
+{
+	ssize_t n = readlinkat(dir, name, target, len);
+	if (n < 0)
+		return -1;
+	if ((size_t)n >= len) { /* maybe cut short: refuse rather than store a wrong target */
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	target[n] = '\0';
+	return 0;
+}

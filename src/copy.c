@@ -92,14 +92,8 @@ static int copy_entry(int sdir, int ddir, const char *name, struct ckptd_archive
 		return -1;
 	if (S_ISLNK(want.st_mode)) {
 		char target[PATH_MAX + 1];
-		ssize_t n = readlinkat(sdir, name, target, sizeof target);
-		if (n < 0)
+		if (archive_tmp_readlink(sdir, name, target, sizeof target) < 0)
 			return -1;
-		if ((size_t)n == sizeof target) {
-			errno = ENAMETOOLONG;
-			return -1;
-		}
-		target[n] = '\0';
 		struct timespec ts[2] = { want.st_atim, want.st_mtim };
 		if (symlinkat(target, ddir, name) < 0 ||
 		    utimensat(ddir, name, ts, AT_SYMLINK_NOFOLLOW) < 0)

@@ -48,6 +48,10 @@ void archive_tmp_abort(int fd, int dir, const char *tmp);
  * EAGAIN when it was replaced since.  *st gets its fstat.  fd or -1. */
 int archive_tmp_open_same(int dir, const char *name, const struct stat *expect, struct stat *st);
 
+/* The text of symlink name in dir, NUL-terminated, into target (len
+ * bytes).  0, or -1 with errno (ENAMETOOLONG when it does not fit). */
+int archive_tmp_readlink(int dir, const char *name, char *target, size_t len);
+
 /* The names in directory fd dir (without "." and ".."), sorted; *names
  * is an array of *n strings freed with archive_tmp_names_free.  The
  * directory is read through its own descriptor: dir's offset is not
