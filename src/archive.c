@@ -284,16 +284,8 @@ int archive_compress_at(int srcdir, const char *name, int dstdir, int level,
 		return -1;
 	}
 	struct stat want, got;
-	if (fstatat(srcdir, name, &want, AT_SYMLINK_NOFOLLOW) < 0)
+	if (archive_tmp_stat_source(srcdir, name, &want) < 0)
 		return -1;
-	if (S_ISLNK(want.st_mode)) {
-		errno = ELOOP;
-		return -1;
-	}
-	if (!S_ISREG(want.st_mode) && !S_ISDIR(want.st_mode)) {
-		errno = EINVAL;
-		return -1;
-	}
 	bool isdir = S_ISDIR(want.st_mode);
 	char result[NAME_MAX + 1];
 	int n = snprintf(result, sizeof result, "%s%s", name, isdir ? ".tar.zst" : ".zst");

@@ -43,8 +43,7 @@ bool archive_tmp_is_ours(const char *name)
 	return true;
 }
 
-/* tmp = ".FINAL.XXXXXX.tmp" with fresh random letters. */
-static int make_name(const char *final, char *tmp)
+int archive_tmp_name(const char *final, char *tmp)
 {
 	size_t n = strlen(final);
 	if (n + TMP_EXTRA > NAME_MAX) {
@@ -77,7 +76,7 @@ int archive_tmp_create(int dir, const char *final, bool mkdir, mode_t mode, char
 		return -1;
 	}
 	for (int i = 0; i < CREATE_TRIES; i++) {
-		if (make_name(final, tmp) < 0)
+		if (archive_tmp_name(final, tmp) < 0)
 			return -1;
 		if (!mkdir) {
 			int fd = openat(dir, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
@@ -149,7 +148,7 @@ static int replace_dir(int dir, const char *tmp, const char *final)
 	char aside[ARCHIVE_TMP_NAME_MAX];
 	struct stat st;
 	do {
-		if (make_name(final, aside) < 0)
+		if (archive_tmp_name(final, aside) < 0)
 			return -1;
 	} while (fstatat(dir, aside, &st, AT_SYMLINK_NOFOLLOW) == 0);
 	if (errno != ENOENT || renameat(dir, final, dir, aside) < 0)
@@ -306,4 +305,26 @@ int archive_tmp_readlink(int dir, const char *name, char *target, size_t len)
 	}
 	target[n] = '\0';
 	return 0;
+}
+
+int archive_tmp_stat_source(int dir, const char *name, struct stat *want)
+{
+	if (fstatat(dir, name, want, AT_SYMLINK_NOFOLLOW) < 0)
+		return -1;
+	if (S_ISLNK(want->st_mode)) {
+		errno = ELOOP;
+		return -1;
+	}
+	if (!S_ISREG(want->st_mode) && !S_ISDIR(want->st_mode)) {
+		errno = EINVAL;
+		return -1;
+	}
+	return 0;
+}
+
+bool archive_tmp_is_ours_for(const char *name, const char *final)
+{
+	size_t fl = final ? strlen(final) : 0;
+	return final && archive_tmp_is_ours(name) && strncmp(name + 1, final, fl) == 0 &&
+	       name[1 + fl] == '.';
 }

@@ -4,31 +4,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "ckptd/archive_tmp.h"
 #include "ckptd/atomic.h"
-
-int atomic_tmp_name(const char *name, char *buf, size_t len)
-{
-	unsigned char rnd[6];
-	static const char alphabet[] = "abcdefghijklmnopqrstuvwxyz0123456789";
-	/* getrandom never blocks for 6 bytes once the pool is up; a short
-	 * read only makes the name less random, and O_EXCL still guards */
-	if (getrandom(rnd, sizeof(rnd), GRND_NONBLOCK) != (ssize_t)sizeof(rnd))
-		memset(rnd, 0, sizeof(rnd));
-	char suffix[sizeof(rnd) + 1];
-	for (size_t i = 0; i < sizeof(rnd); i++)
-		suffix[i] = alphabet[rnd[i] % (sizeof(alphabet) - 1)];
-	suffix[sizeof(rnd)] = '\0';
-	int w = snprintf(buf, len, ".%s.%s.tmp", name, suffix);
-	if (w < 0 || (size_t)w >= len || (size_t)w > 255) {
-		errno = ENAMETOOLONG;
-		return -1;
-	}
-	return 0;
-}
 
 static int write_all(int fd, const char *p, size_t len)
 {
@@ -59,10 +39,10 @@ static int commit(int dirfd, const char *tmp, const char *name)
 
 int atomic_write_at(int dirfd, const char *name, const void *data, size_t len, mode_t mode)
 {
-	char tmp[512];
+	char tmp[ARCHIVE_TMP_NAME_MAX];
 	int fd = -1;
 	for (int tries = 0; fd < 0 && tries < 8; tries++) {
-		if (atomic_tmp_name(name, tmp, sizeof(tmp)) < 0)
+		if (archive_tmp_name(name, tmp) < 0)
 			return -1;
 		fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
 		if (fd < 0 && errno != EEXIST)
@@ -88,9 +68,9 @@ int atomic_write_at(int dirfd, const char *name, const void *data, size_t len, m
 
 int atomic_symlink_at(int dirfd, const char *target, const char *name)
 {
-	char tmp[512];
+	char tmp[ARCHIVE_TMP_NAME_MAX];
 	for (int tries = 0; tries < 8; tries++) {
-		if (atomic_tmp_name(name, tmp, sizeof(tmp)) < 0)
+		if (archive_tmp_name(name, tmp) < 0)
 			return -1;
 		if (symlinkat(target, dirfd, tmp) == 0)
 			return commit(dirfd, tmp, name);
@@ -102,9 +82,9 @@ int atomic_symlink_at(int dirfd, const char *target, const char *name)
 
 int atomic_hardlink_at(int dirfd, const char *target, const char *name)
 {
-	char tmp[512];
+	char tmp[ARCHIVE_TMP_NAME_MAX];
 	for (int tries = 0; tries < 8; tries++) {
-		if (atomic_tmp_name(name, tmp, sizeof(tmp)) < 0)
+		if (archive_tmp_name(name, tmp) < 0)
 			return -1;
 		/* flags 0: linkat does not follow a symlink target */
 		if (linkat(dirfd, target, dirfd, tmp, 0) == 0)

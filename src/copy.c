@@ -157,16 +157,8 @@ int archive_copy_at(int srcdir, const char *name, int dstdir, const char *dstnam
 		return -1;
 	}
 	struct stat want, got;
-	if (fstatat(srcdir, name, &want, AT_SYMLINK_NOFOLLOW) < 0)
+	if (archive_tmp_stat_source(srcdir, name, &want) < 0)
 		return -1;
-	if (S_ISLNK(want.st_mode)) {
-		errno = ELOOP;
-		return -1;
-	}
-	if (!S_ISREG(want.st_mode) && !S_ISDIR(want.st_mode)) {
-		errno = EINVAL;
-		return -1;
-	}
 	int s = archive_tmp_open_same(srcdir, name, &want, &got);
 	if (s < 0)
 		return -1;

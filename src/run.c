@@ -41,13 +41,6 @@ static void warn_line(void *arg, uint64_t line, const char *msg)
 	        r->cfg->metrics.path, line, msg);
 }
 
-/* Is name a temporary we made for `final` (".FINAL.XXXXXX.tmp")? */
-static bool our_tmp_for(const char *name, const char *final)
-{
-	size_t fl = final ? strlen(final) : 0;
-	return final && archive_tmp_is_ours(name) && strncmp(name + 1, final, fl) == 0 && name[1 + fl] == '.';
-}
-
 /* Remove what a crash left half-done: temporaries in the archive dir
  * (only ckptd writes there) and elsewhere only ckptd's own: of the link
  * and the manifest (checkpoints and deploy dirs) and of the STOP file. */
@@ -77,9 +70,9 @@ static void clean_tmp(struct ckptd_runner *r)
 			continue;
 		if (archive_tmp_names(fd, &names, &n) == 0) {
 			for (size_t i = 0; i < n; i++)
-				if ((our_tmp_for(names[i], c->promote.link) ||
-				     our_tmp_for(names[i], c->promote.manifest) ||
-				     (d == 2 && our_tmp_for(names[i], stop_name))) &&
+				if ((archive_tmp_is_ours_for(names[i], c->promote.link) ||
+				     archive_tmp_is_ours_for(names[i], c->promote.manifest) ||
+				     (d == 2 && archive_tmp_is_ours_for(names[i], stop_name))) &&
 				    unlinkat(fd, names[i], 0) < 0 && errno != ENOENT)
 					log_errno(r->log, CKPTD_LOG_WARNING, "%s: removing %s", c->name, names[i]);
 			archive_tmp_names_free(names, n);

@@ -238,9 +238,7 @@ static void clean_tmp(struct ckptd_statedir *sd)
 	if (archive_tmp_names(sd->dirfd, &names, &n) < 0)
 		return;
 	for (size_t i = 0; i < n; i++)
-		if (archive_tmp_is_ours(names[i]) &&
-		    (strncmp(names[i], "." STATE ".", sizeof(STATE) + 1) == 0 ||
-		     strncmp(names[i], ".log.json.", 10) == 0))
+		if (archive_tmp_is_ours_for(names[i], STATE) || archive_tmp_is_ours_for(names[i], "log.json"))
 			(void)unlinkat(sd->dirfd, names[i], 0);
 	archive_tmp_names_free(names, n);
 }

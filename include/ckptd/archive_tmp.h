@@ -18,8 +18,16 @@
  * not "." or ".."? */
 bool archive_tmp_valid_name(const char *name);
 
+/* A fresh temporary name for final, ".FINAL.XXXXXX.tmp" with random
+ * letters, into tmp (ARCHIVE_TMP_NAME_MAX bytes).  0, or -1 with errno
+ * (ENAMETOOLONG when final leaves no room for the suffix). */
+int archive_tmp_name(const char *final, char *tmp);
+
 /* Is name a temporary of ours (".FINAL.XXXXXX.tmp")? */
 bool archive_tmp_is_ours(const char *name);
+/* Is name a temporary of ours for final (".FINAL.XXXXXX.tmp")?  false
+ * when final is NULL. */
+bool archive_tmp_is_ours_for(const char *name, const char *final);
 
 /* Create a new temporary for `final` in dir, exclusively, never following
  * a symlink: a regular file opened for writing (mkdir false) or a
@@ -47,6 +55,11 @@ void archive_tmp_abort(int fd, int dir, const char *tmp);
  * is still the file or directory *expect (from fstatat) described:
  * EAGAIN when it was replaced since.  *st gets its fstat.  fd or -1. */
 int archive_tmp_open_same(int dir, const char *name, const struct stat *expect, struct stat *st);
+
+/* Check a source entry before copying or archiving it: *want gets its
+ * lstat; a symlink is ELOOP, anything but a regular file or a directory
+ * EINVAL.  0, or -1 with errno. */
+int archive_tmp_stat_source(int dir, const char *name, struct stat *want);
 
 /* The text of symlink name in dir, NUL-terminated, into target (len
  * bytes).  0, or -1 with errno (ENAMETOOLONG when it does not fit). */

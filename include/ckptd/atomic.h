@@ -11,10 +11,6 @@
 /* 0, or -1 with errno. */
 int atomic_write_at(int dirfd, const char *name, const void *data, size_t len, mode_t mode);
 
-/* Make a temporary name for NAME: ".NAME.XXXXXX.tmp" with a random part.
- * -1 (ENAMETOOLONG) when it does not fit. */
-int atomic_tmp_name(const char *name, char *buf, size_t len);
-
 /* Replace link NAME in dirfd by a symlink to target (relative, as given),
  * atomically.  0, or -1 with errno. */
 int atomic_symlink_at(int dirfd, const char *target, const char *name);
